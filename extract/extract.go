@@ -1,0 +1,182 @@
+package extract
+
+import (
+	"context"
+	"errors"
+	"io"
+	"time"
+)
+
+// Parser turns one document into text. It is the one published extension
+// point of Quarry: implement it, register it in a [Registry], and Quarry
+// extracts your format everywhere (CLI, server, batch jobs).
+//
+// Parse must honour ctx, must not keep in after it returns, and must report
+// failures with the sentinel errors of this package ([ErrMalformed],
+// [ErrEncrypted], [ErrTooLarge]) wrapped with %w so callers can tell them
+// apart. A Parser returns either Document.Pages (each with its Text; the
+// [Extractor] joins them and computes offsets) or Document.Text alone (one
+// page). The Extractor applies the deadline, the output cap, page selection,
+// panic containment and summaries, so a Parser needs none of that.
+type Parser interface {
+	// MediaTypes lists the sniffed media types (without parameters) that
+	// this parser reads, such as "application/pdf".
+	MediaTypes() []string
+	// Parse extracts the text of in.
+	Parse(ctx context.Context, in Input) (*Document, error)
+}
+
+// Sniffer is an optional interface for parsers whose format the generic
+// content sniffer does not recognise (text in UTF-16 without a byte-order
+// mark, OOXML packages whose first entry is not [Content_Types].xml...).
+// Sniff sees the first bytes of the input and returns the media type it
+// recognises, or "" when the content is not its format. It must be fast and
+// must not allocate in proportion to head.
+type Sniffer interface {
+	Sniff(head []byte) string
+}
+
+// Versioner is an optional interface that reports the parser's version, shown
+// as metadata.parser_version.
+type Versioner interface {
+	Version() string
+}
+
+// Input is one document handed to a Parser.
+type Input struct {
+	// R reads the whole document. It is an io.ReaderAt so that container
+	// formats (ZIP, PDF) can seek without buffering; use
+	// io.NewSectionReader(in.R, 0, in.Size) for a stream.
+	R io.ReaderAt
+	// Size is the length of the document in bytes.
+	Size int64
+	// MediaType is the sniffed media type, with parameters such as
+	// "text/plain; charset=utf-16le" when the sniffer found them.
+	MediaType string
+	// Filename is the name the document was given, a hint at most: it
+	// never decides the format alone.
+	Filename string
+	// Password opens encrypted documents.
+	Password string
+	// Limits bounds what the parser may allocate and produce.
+	Limits Limits
+}
+
+// Reader returns a fresh stream over the whole input.
+func (in Input) Reader() io.Reader { return io.NewSectionReader(in.R, 0, in.Size) }
+
+// Limits bounds the work of one extraction. Parsers read them from
+// [Input.Limits]; zero fields take the defaults of [DefaultLimits].
+type Limits struct {
+	// MaxChars caps the extracted text, in code points. The Extractor
+	// truncates beyond it with a "truncated" warning; parsers may stop early.
+	MaxChars int
+	// MaxPages caps the number of pages a paginated parser walks.
+	MaxPages int
+	// MaxArchiveEntries caps the entries of a ZIP-based document.
+	MaxArchiveEntries int
+	// MaxUnpackedBytes caps the summed uncompressed size of the parts a
+	// container-format parser inflates.
+	MaxUnpackedBytes int64
+	// MaxCompressionRatio caps uncompressed/compressed size of an entry.
+	MaxCompressionRatio int64
+}
+
+// DefaultLimits are the limits of RELIABILITY.md section 3.
+var DefaultLimits = Limits{
+	MaxChars:            10 << 20,
+	MaxPages:            2000,
+	MaxArchiveEntries:   10000,
+	MaxUnpackedBytes:    200 << 20,
+	MaxCompressionRatio: 100,
+}
+
+func (l Limits) withDefaults() Limits {
+	d := DefaultLimits
+	if l.MaxChars > 0 {
+		d.MaxChars = l.MaxChars
+	}
+	if l.MaxPages > 0 {
+		d.MaxPages = l.MaxPages
+	}
+	if l.MaxArchiveEntries > 0 {
+		d.MaxArchiveEntries = l.MaxArchiveEntries
+	}
+	if l.MaxUnpackedBytes > 0 {
+		d.MaxUnpackedBytes = l.MaxUnpackedBytes
+	}
+	if l.MaxCompressionRatio > 0 {
+		d.MaxCompressionRatio = l.MaxCompressionRatio
+	}
+	return d
+}
+
+// Document is the result of an extraction.
+type Document struct {
+	// Text is the whole text. Pages slice it: Text[Start:End] in code points.
+	Text string `json:"text"`
+	// Pages are the pages (or, for formats without pages, one page).
+	Pages []Page `json:"pages"`
+	// Metadata describes the document.
+	Metadata Metadata `json:"metadata"`
+	// Warnings report what went less than perfectly without failing.
+	Warnings []Warning `json:"warnings"`
+}
+
+// Page is one page of a Document.
+type Page struct {
+	// Number is 1-based.
+	Number int `json:"number"`
+	// Text is the text of the page.
+	Text string `json:"text"`
+	// Start and End are offsets into Document.Text, in Unicode code points.
+	Start int `json:"start"`
+	End   int `json:"end"`
+}
+
+// Metadata describes a document. Empty fields are unknown.
+type Metadata struct {
+	Title         string     `json:"title,omitempty"`
+	Author        string     `json:"author,omitempty"`
+	Created       *time.Time `json:"created,omitempty"`
+	Modified      *time.Time `json:"modified,omitempty"`
+	PageCount     int        `json:"page_count"`
+	Language      string     `json:"language,omitempty"`
+	Charset       string     `json:"charset,omitempty"`
+	Parser        string     `json:"parser"`
+	ParserVersion string     `json:"parser_version,omitempty"`
+}
+
+// Warning codes.
+const (
+	WarnTruncated      = "truncated"
+	WarnNoTextLayer    = "no_text_layer"
+	WarnOCRApplied     = "ocr_applied"
+	WarnGarbledText    = "suspected_garbled_text"
+	WarnPageFailed     = "page_failed"
+	WarnInvalidUTF8    = "invalid_utf8"
+	WarnEmbeddedSkipped = "embedded_skipped"
+)
+
+// Warning reports something that went less than perfectly.
+type Warning struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	// Page is the 1-based page the warning is about, 0 for the document.
+	Page int `json:"page,omitempty"`
+}
+
+// Sentinel errors. Parsers wrap them with %w; the server maps each to one
+// error code of the HTTP contract.
+var (
+	// ErrUnsupportedFormat: no registered parser reads the sniffed type.
+	ErrUnsupportedFormat = errors.New("unsupported format")
+	// ErrMalformed: the parser cannot read the document.
+	ErrMalformed = errors.New("malformed document")
+	// ErrEncrypted: the document needs a (correct) password.
+	ErrEncrypted = errors.New("encrypted document")
+	// ErrTooLarge: the document or what it unpacks to is over a limit.
+	ErrTooLarge = errors.New("document too large")
+	// ErrTimeout: the extraction did not finish within its deadline.
+	ErrTimeout = errors.New("extraction timed out")
+)

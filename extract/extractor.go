@@ -1,0 +1,366 @@
+package extract
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/quarryhq/quarry/extract/summary"
+)
+
+// Mode says what an extraction returns.
+type Mode string
+
+// Modes.
+const (
+	// ModeText returns the whole text.
+	ModeText Mode = "text"
+	// ModeSummary returns an extractive summary: the most central
+	// sentences of the text, in document order.
+	ModeSummary Mode = "summary"
+)
+
+// Options tune one extraction.
+type Options struct {
+	// Mode is ModeText (the default) or ModeSummary.
+	Mode Mode
+	// Password opens encrypted documents.
+	Password string
+	// Pages selects pages, as "1-3,7" (1-based, inclusive). Empty means all.
+	Pages string
+	// MaxChars caps the returned text in code points; it can only lower
+	// the Extractor's own cap.
+	MaxChars int
+	// SummarySentences is how many sentences a summary keeps at most
+	// (default 5).
+	SummarySentences int
+}
+
+// OptionError reports an invalid option; Field names it.
+type OptionError struct {
+	Field  string
+	Reason string
+}
+
+func (e *OptionError) Error() string { return "extract: option " + e.Field + ": " + e.Reason }
+
+// Config configures an Extractor. The zero value is usable.
+type Config struct {
+	// Timeout bounds each extraction (default 30s).
+	Timeout time.Duration
+	// Limits bound what parsers may produce; zero fields take DefaultLimits.
+	Limits Limits
+	// Logger receives parser panics and timeouts. Default: discard.
+	Logger *slog.Logger
+}
+
+// DefaultTimeout is the extraction deadline when Config.Timeout is zero.
+const DefaultTimeout = 30 * time.Second
+
+// Extractor runs parsers of a Registry under a deadline, an output cap and a
+// panic guard, and turns their output into a well-formed Document.
+//
+// Parsers run in-process: a parser that ignores its context keeps running in
+// the background after the deadline has answered ErrTimeout.
+type Extractor struct {
+	reg *Registry
+	cfg Config
+}
+
+// New returns an Extractor over reg.
+func New(reg *Registry, cfg Config) (*Extractor, error) {
+	if reg == nil {
+		return nil, errors.New("extract: New: nil registry")
+	}
+	if cfg.Timeout < 0 {
+		return nil, errors.New("extract: Config.Timeout must not be negative")
+	}
+	cfg.Timeout = cmp.Or(cfg.Timeout, DefaultTimeout)
+	cfg.Limits = cfg.Limits.withDefaults()
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Extractor{reg: reg, cfg: cfg}, nil
+}
+
+// Registry returns the registry the Extractor reads parsers from.
+func (e *Extractor) Registry() *Registry { return e.reg }
+
+// Limits returns the limits the Extractor applies.
+func (e *Extractor) Limits() Limits { return e.cfg.Limits }
+
+// Sniff reads the head of r and returns its media type.
+func (e *Extractor) Sniff(r io.ReaderAt, size int64, filename string) (string, error) {
+	head := make([]byte, min(size, SniffLen))
+	n, err := r.ReadAt(head, 0)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", fmt.Errorf("extract: sniff: %w", err)
+	}
+	return e.reg.Sniff(head[:n], filename), nil
+}
+
+// Extract reads in (sniffing its type when in.MediaType is empty) with the
+// parser registered for it and returns the Document.
+func (e *Extractor) Extract(ctx context.Context, in Input, opts Options) (*Document, error) {
+	mode := cmp.Or(opts.Mode, ModeText)
+	if mode != ModeText && mode != ModeSummary {
+		return nil, &OptionError{Field: "mode", Reason: "must be text or summary"}
+	}
+	pages, err := ParsePageRanges(opts.Pages)
+	if err != nil {
+		return nil, err
+	}
+	if opts.MaxChars < 0 {
+		return nil, &OptionError{Field: "max_chars", Reason: "must not be negative"}
+	}
+	if in.R == nil {
+		return nil, errors.New("extract: Input.R is nil")
+	}
+	if in.Size == 0 {
+		return nil, fmt.Errorf("%w: the document is empty", ErrMalformed)
+	}
+	if in.MediaType == "" {
+		if in.MediaType, err = e.Sniff(in.R, in.Size, in.Filename); err != nil {
+			return nil, err
+		}
+	}
+	name, p, err := e.reg.Lookup(in.MediaType)
+	if err != nil {
+		return nil, err
+	}
+	in.Password = cmp.Or(opts.Password, in.Password)
+	in.Limits = e.cfg.Limits
+	if opts.MaxChars > 0 && opts.MaxChars < in.Limits.MaxChars {
+		in.Limits.MaxChars = opts.MaxChars
+	}
+
+	doc, err := e.run(ctx, name, p, in)
+	if err != nil {
+		return nil, err
+	}
+	normalize(doc, pages, in.Limits.MaxChars)
+	doc.Metadata.Parser = name
+	if v, ok := p.(Versioner); ok && doc.Metadata.ParserVersion == "" {
+		doc.Metadata.ParserVersion = v.Version()
+	}
+	if doc.Metadata.Charset == "" {
+		doc.Metadata.Charset = MediaTypeParam(in.MediaType, "charset")
+	}
+	if mode == ModeSummary {
+		summarize(doc, cmp.Or(opts.SummarySentences, 5))
+	}
+	return doc, nil
+}
+
+// run calls the parser in its own goroutine so that a deadline answers even
+// when the parser does not watch ctx, and so that a panic becomes an error.
+func (e *Extractor) run(ctx context.Context, name string, p Parser, in Input) (*Document, error) {
+	ctx, cancel := context.WithTimeout(ctx, e.cfg.Timeout)
+	defer cancel()
+	type result struct {
+		doc *Document
+		err error
+	}
+	done := make(chan result, 1) // buffered: a late parser never blocks
+	go func() {
+		defer func() {
+			if v := recover(); v != nil {
+				e.cfg.Logger.Error("parser panicked", "parser", name, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+				done <- result{err: fmt.Errorf("%w: parser %s failed on this input", ErrMalformed, name)}
+			}
+		}()
+		doc, err := p.Parse(ctx, in)
+		done <- result{doc, err}
+	}()
+	select {
+	case r := <-done:
+		if r.err != nil {
+			if errors.Is(r.err, context.DeadlineExceeded) && ctx.Err() != nil {
+				return nil, fmt.Errorf("%w after %s", ErrTimeout, e.cfg.Timeout)
+			}
+			return nil, r.err
+		}
+		if r.doc == nil {
+			return nil, fmt.Errorf("%w: parser %s returned no document", ErrMalformed, name)
+		}
+		return r.doc, nil
+	case <-ctx.Done():
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			e.cfg.Logger.Warn("extraction timed out", "parser", name, "timeout", e.cfg.Timeout)
+			return nil, fmt.Errorf("%w after %s", ErrTimeout, e.cfg.Timeout)
+		}
+		return nil, ctx.Err()
+	}
+}
+
+// pageSep separates pages in Document.Text.
+const pageSep = "\n\n"
+
+// normalize makes a parser's output well-formed: valid UTF-8 without NULs,
+// "\n" line ends, the page selection applied, the output cap applied, and
+// Text and page offsets consistent.
+func normalize(doc *Document, selected map[int]bool, maxChars int) {
+	if len(doc.Pages) == 0 {
+		doc.Pages = []Page{{Number: 1, Text: doc.Text}}
+	}
+	if doc.Metadata.PageCount == 0 {
+		doc.Metadata.PageCount = len(doc.Pages)
+	}
+	invalid := false
+	kept := doc.Pages[:0]
+	for i, pg := range doc.Pages {
+		if pg.Number == 0 {
+			pg.Number = i + 1
+		}
+		if selected != nil && !selected[pg.Number] {
+			continue
+		}
+		if !utf8.ValidString(pg.Text) {
+			invalid = true
+		}
+		pg.Text = cleanText(pg.Text)
+		kept = append(kept, pg)
+	}
+	if invalid {
+		doc.Warnings = append(doc.Warnings, Warning{Code: WarnInvalidUTF8, Message: "invalid UTF-8 sequences were replaced with U+FFFD"})
+	}
+	var b strings.Builder
+	offset := 0 // in code points
+	truncated := false
+	out := make([]Page, 0, len(kept))
+	for i, pg := range kept {
+		if i > 0 {
+			if offset+len(pageSep) > maxChars {
+				truncated = true
+				break
+			}
+			b.WriteString(pageSep)
+			offset += len(pageSep)
+		}
+		n := utf8.RuneCountInString(pg.Text)
+		if offset+n > maxChars {
+			pg.Text = cutRunes(pg.Text, maxChars-offset)
+			n = utf8.RuneCountInString(pg.Text)
+			truncated = true
+		}
+		b.WriteString(pg.Text)
+		pg.Start, pg.End = offset, offset+n
+		offset += n
+		out = append(out, pg)
+		if truncated {
+			break
+		}
+	}
+	if truncated {
+		doc.Warnings = append(doc.Warnings, Warning{Code: WarnTruncated, Message: "the text was cut at " + strconv.Itoa(maxChars) + " characters"})
+	}
+	doc.Text = b.String()
+	doc.Pages = out
+	if doc.Warnings == nil {
+		doc.Warnings = []Warning{}
+	}
+}
+
+// cleanText replaces invalid UTF-8, drops NUL and turns CRLF and CR into LF.
+func cleanText(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	if strings.ContainsAny(s, "\r\x00") {
+		s = strings.NewReplacer("\r\n", "\n", "\r", "\n", "\x00", "").Replace(s)
+	}
+	return s
+}
+
+func cutRunes(s string, n int) string {
+	if n <= 0 {
+		return ""
+	}
+	i := 0
+	for j := range s {
+		if i == n {
+			return s[:j]
+		}
+		i++
+	}
+	return s
+}
+
+// summarize replaces the text of doc with its extractive summary. The pages
+// keep their numbers and hold the summary sentences that came from them, so
+// a summary still cites its pages.
+func summarize(doc *Document, sentences int) {
+	var pages []Page
+	picked := summary.Summarize(doc.Text, summary.Options{MaxSentences: sentences})
+	var b strings.Builder
+	offset := 0
+	pageIdx := 0
+	for _, s := range picked {
+		for pageIdx < len(doc.Pages)-1 && s.Start >= doc.Pages[pageIdx].End {
+			pageIdx++
+		}
+		num := doc.Pages[pageIdx].Number
+		if len(pages) == 0 || pages[len(pages)-1].Number != num {
+			if len(pages) > 0 {
+				b.WriteString(pageSep)
+				offset += len(pageSep)
+			}
+			pages = append(pages, Page{Number: num, Start: offset, End: offset})
+		} else {
+			b.WriteString(" ")
+			offset++
+		}
+		b.WriteString(s.Text)
+		offset += utf8.RuneCountInString(s.Text)
+		last := &pages[len(pages)-1]
+		last.End = offset
+	}
+	text := b.String()
+	runes := []rune(text)
+	for i := range pages {
+		pages[i].Text = string(runes[pages[i].Start:pages[i].End])
+	}
+	if pages == nil {
+		pages = []Page{}
+	}
+	doc.Text = text
+	doc.Pages = pages
+}
+
+// ParsePageRanges parses a page selection such as "1-3,7". An empty string
+// selects every page (nil map).
+func ParsePageRanges(s string) (map[int]bool, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return nil, nil
+	}
+	bad := func(reason string) error { return &OptionError{Field: "pages", Reason: reason} }
+	sel := map[int]bool{}
+	for part := range strings.SplitSeq(s, ",") {
+		part = strings.TrimSpace(part)
+		lo, hi, isRange := strings.Cut(part, "-")
+		a, err := strconv.Atoi(strings.TrimSpace(lo))
+		if err != nil || a < 1 {
+			return nil, bad("want page numbers or ranges such as 1-3,7")
+		}
+		b := a
+		if isRange {
+			if b, err = strconv.Atoi(strings.TrimSpace(hi)); err != nil || b < a {
+				return nil, bad("want page numbers or ranges such as 1-3,7")
+			}
+		}
+		if b-a > 100000 || len(sel) > 100000 {
+			return nil, bad("selects too many pages")
+		}
+		for n := a; n <= b; n++ {
+			sel[n] = true
+		}
+	}
+	return sel, nil
+}
