@@ -60,9 +60,19 @@ func Require(tb testing.TB) string {
 	tb.Helper()
 	d := Dir()
 	if d == "" {
-		tb.Skip("corpus not found: put the shared corpus at ../shared/corpus or set QUARRY_CORPUS")
+		skipOrFail(tb, "corpus not found: put the shared corpus at ../shared/corpus or set QUARRY_CORPUS")
 	}
 	return d
+}
+
+// skipOrFail skips, or fails where QUARRY_REQUIRE_CORPUS=1 (CI) says the
+// corpus must be there.
+func skipOrFail(tb testing.TB, msg string) {
+	tb.Helper()
+	if os.Getenv("QUARRY_REQUIRE_CORPUS") == "1" {
+		tb.Fatal(msg + " (QUARRY_REQUIRE_CORPUS=1)")
+	}
+	tb.Skip(msg)
 }
 
 // Manifest reads MANIFEST.tsv of dir, keeping the rows of the given formats
@@ -161,7 +171,7 @@ func Run(tb testing.TB, fn ExtractFunc, formats ...string) Result {
 	dir := Require(tb)
 	py, err := exec.LookPath("python3")
 	if err != nil {
-		tb.Skip("python3 not found: score.py cannot run")
+		skipOrFail(tb, "python3 not found: score.py cannot run")
 	}
 	entries, err := Manifest(dir, formats...)
 	if err != nil {

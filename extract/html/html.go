@@ -1,0 +1,119 @@
+package html
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/quarryhq/quarry/extract"
+	"github.com/quarryhq/quarry/extract/txt"
+	"golang.org/x/net/html/charset"
+	"golang.org/x/text/transform"
+	"golang.org/x/text/unicode/norm"
+)
+
+// Version is the parser version reported as metadata.parser_version.
+const Version = "1"
+
+// Parser reads HTML. It holds no state and is safe for concurrent use.
+type Parser struct{}
+
+// New returns an HTML parser.
+func New() *Parser { return &Parser{} }
+
+// MediaTypes reports the media types the parser reads.
+func (*Parser) MediaTypes() []string { return []string{"text/html", "application/xhtml+xml"} }
+
+// Version reports the parser version.
+func (*Parser) Version() string { return Version }
+
+// weakCharsets are charset parameters content sniffers emit as guesses.
+var weakCharsets = map[string]bool{
+	"iso-8859-1": true, "latin1": true, "windows-1252": true, "us-ascii": true, "utf-8": true, "utf8": true,
+}
+
+// Parse extracts the text of an HTML document.
+func (*Parser) Parse(ctx context.Context, in extract.Input) (*extract.Document, error) {
+	if in.R == nil {
+		return nil, fmt.Errorf("html: %w: no input", extract.ErrMalformed)
+	}
+	maxChars := in.Limits.MaxChars
+	if maxChars <= 0 {
+		maxChars = extract.DefaultLimits.MaxChars
+	}
+	rd, cs, err := open(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	w := newWalker(ctx, maxChars)
+	if err := w.run(rd); err != nil {
+		return nil, err
+	}
+	doc := &extract.Document{
+		// NFC on the output, not the input: cheaper past a large script.
+		Text: norm.NFC.String(w.Text()),
+		Metadata: extract.Metadata{
+			Title:    norm.NFC.String(cmpOr(w.title, w.h1)),
+			Author:   norm.NFC.String(w.author),
+			Language: w.lang,
+			Charset:  cs,
+		},
+	}
+	if w.full && utf8.RuneCountInString(doc.Text) <= maxChars {
+		doc.Warnings = append(doc.Warnings, extract.Warning{Code: extract.WarnTruncated,
+			Message: fmt.Sprintf("the text was cut at %d characters", maxChars)})
+	}
+	return doc, nil
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// open finds the character encoding and returns a UTF-8 stream of the
+// document.
+func open(ctx context.Context, in extract.Input) (io.Reader, string, error) {
+	head := make([]byte, min(in.Size, 1024))
+	if n, err := in.R.ReadAt(head, 0); n < len(head) {
+		if err == nil || errors.Is(err, io.EOF) {
+			return nil, "", fmt.Errorf("html: %w: input shorter than its size", extract.ErrMalformed)
+		}
+		return nil, "", fmt.Errorf("html: read: %w", err)
+	}
+	hint := strings.ToLower(extract.MediaTypeParam(in.MediaType, "charset"))
+	if txt.SniffCharset(head) == "" && !bytes.HasPrefix(head, []byte("\xEF\xBB\xBF")) && (hint == "" || weakCharsets[hint]) {
+		// No byte-order mark, no declaration: look for <meta charset>.
+		if _, name, _ := charset.DetermineEncoding(head, ""); name != "utf-8" && name != "windows-1252" {
+			if enc, name := charset.Lookup(name); enc != nil {
+				r := &ctxReader{ctx: ctx, r: in.Reader()}
+				return transform.NewReader(r, enc.NewDecoder()), name, nil
+			}
+		}
+	}
+	return txt.NewReader(ctx, in.R, in.Size, in.MediaType)
+}
+
+// ctxReader fails with ctx's error once ctx is done.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c *ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}
+
+var (
+	_ extract.Parser    = (*Parser)(nil)
+	_ extract.Versioner = (*Parser)(nil)
+)

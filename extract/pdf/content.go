@@ -1,0 +1,361 @@
+package pdf
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"strings"
+	"unicode/utf8"
+
+	lpdf "github.com/ledongthuc/pdf"
+
+	"github.com/quarryhq/quarry/extract"
+)
+
+// matrix is a PDF transformation matrix [a b c d e f], applied to row
+// vectors: [x y 1] × M.
+type matrix [6]float64
+
+var ident = matrix{1, 0, 0, 1, 0, 0}
+
+// mul returns m × n (m applied first).
+func (m matrix) mul(n matrix) matrix {
+	return matrix{
+		m[0]*n[0] + m[1]*n[2],
+		m[0]*n[1] + m[1]*n[3],
+		m[2]*n[0] + m[3]*n[2],
+		m[2]*n[1] + m[3]*n[3],
+		m[4]*n[0] + m[5]*n[2] + n[4],
+		m[4]*n[1] + m[5]*n[3] + n[5],
+	}
+}
+
+// translate returns translate(tx, ty) × m.
+func (m matrix) translate(tx, ty float64) matrix {
+	m[4], m[5] = tx*m[0]+ty*m[2]+m[4], tx*m[1]+ty*m[3]+m[5]
+	return m
+}
+
+type gstate struct {
+	ctm                 matrix
+	tc, tw, th, tl, tfs float64
+	font                *fontInfo
+}
+
+const maxGStack = 1024
+
+// interpret runs the content stream (or array of streams) strm with the
+// resources res and appends its text to b. It positions text the way the
+// PDF text model does (text matrix, font size, glyph widths, character and
+// word spacing, horizontal scaling) so that b can tell word gaps and line
+// changes apart; it follows Form XObjects. It panics with *stop when a
+// budget runs out and with *abort when the context ends.
+func (e *extraction) interpret(b *textBuilder, strm, res lpdf.Value, ctm matrix, depth int, forms map[uint64]bool) {
+	switch strm.Kind() {
+	case lpdf.Stream:
+		e.checkStream(strm, maxStreamBytes)
+	case lpdf.Array:
+		for i := range min(strm.Len(), 4096) {
+			if s := strm.Index(i); s.Kind() == lpdf.Stream {
+				e.checkStream(s, maxStreamBytes)
+			}
+		}
+		if strm.Len() > 4096 {
+			panic(fmt.Errorf("%w: /Contents array of %d streams", extract.ErrTooLarge, strm.Len()))
+		}
+	default:
+		return // no content
+	}
+
+	g := gstate{ctm: ctm, th: 1}
+	tm, tlm := ident, ident
+	var stack []gstate
+	overflow := 0
+	fonts := map[string]*fontInfo{}
+	var args []lpdf.Value
+
+	num := func(i int) float64 {
+		if i < len(args) {
+			return args[i].Float64()
+		}
+		return 0
+	}
+	mat := func() matrix {
+		return matrix{num(0), num(1), num(2), num(3), num(4), num(5)}
+	}
+	nextLine := func() {
+		tlm = tlm.translate(0, -g.tl)
+		tm = tlm
+	}
+	show := func(raw string) {
+		f := g.font
+		if f == nil {
+			f = defaultFont
+		}
+		adv := f.advance(raw, g.tfs, g.tc, g.tw, g.th)
+		if text := f.decode(raw); text != "" {
+			b.add(text, newSpan(tm.mul(g.ctm), adv, g.tfs, g.th))
+		}
+		tm = tm.translate(adv, 0)
+	}
+
+	lpdf.Interpret(strm, func(stk *lpdf.Stack, op string) {
+		n := stk.Len()
+		if cap(args) < n {
+			args = make([]lpdf.Value, n)
+		}
+		args = args[:n]
+		for i := n - 1; i >= 0; i-- {
+			args[i] = stk.Pop()
+		}
+		e.ops++
+		if e.ops&1023 == 0 {
+			if err := e.ctx.Err(); err != nil {
+				panic(&abort{err})
+			}
+		}
+		if e.ops > maxOps {
+			e.exhausted = true
+			panic(&stop{fmt.Sprintf("the document has more than %d content operators; the rest was not read", maxOps)})
+		}
+		switch op {
+		case "q":
+			if len(stack) < maxGStack {
+				stack = append(stack, g)
+			} else {
+				overflow++
+			}
+		case "Q":
+			if overflow > 0 {
+				overflow--
+			} else if len(stack) > 0 {
+				g = stack[len(stack)-1]
+				stack = stack[:len(stack)-1]
+			}
+		case "cm":
+			if n == 6 {
+				g.ctm = mat().mul(g.ctm)
+			}
+		case "BT":
+			tm, tlm = ident, ident
+		case "Tc":
+			g.tc = num(0)
+		case "Tw":
+			g.tw = num(0)
+		case "Tz":
+			g.th = num(0) / 100
+		case "TL":
+			g.tl = num(0)
+		case "Tf":
+			if n == 2 {
+				name := args[0].Name()
+				f, ok := fonts[name]
+				if !ok {
+					f = e.font(res, name)
+					fonts[name] = f
+				}
+				g.font = f
+				g.tfs = num(1)
+			}
+		case "Td":
+			tlm = tlm.translate(num(0), num(1))
+			tm = tlm
+		case "TD":
+			g.tl = -num(1)
+			tlm = tlm.translate(num(0), num(1))
+			tm = tlm
+		case "Tm":
+			if n == 6 {
+				tm = mat()
+				tlm = tm
+			}
+		case "T*":
+			nextLine()
+		case "Tj":
+			if n >= 1 {
+				show(args[n-1].RawString())
+			}
+		case "'":
+			nextLine()
+			if n >= 1 {
+				show(args[n-1].RawString())
+			}
+		case "\"":
+			if n == 3 {
+				g.tw, g.tc = num(0), num(1)
+			}
+			nextLine()
+			if n >= 1 {
+				show(args[n-1].RawString())
+			}
+		case "TJ":
+			if n >= 1 {
+				a := args[n-1]
+				for i := range a.Len() {
+					x := a.Index(i)
+					if x.Kind() == lpdf.String {
+						show(x.RawString())
+					} else {
+						tm = tm.translate(-x.Float64()/1000*g.tfs*g.th, 0)
+					}
+				}
+			}
+		case "Do":
+			if n == 1 && depth < maxFormDepth {
+				e.form(b, res, args[0].Name(), g.ctm, depth, forms)
+			}
+		}
+		clear(args)
+	})
+}
+
+// form interprets the Form XObject called name in res.
+func (e *extraction) form(b *textBuilder, res lpdf.Value, name string, ctm matrix, depth int, forms map[uint64]bool) {
+	xo := res.Key("XObject").Key(name)
+	if xo.Kind() != lpdf.Stream || xo.Key("Subtype").Name() != "Form" {
+		return
+	}
+	id, ok := objID(xo)
+	if ok {
+		if forms == nil {
+			forms = map[uint64]bool{}
+		}
+		if forms[id] {
+			return // a form that draws itself
+		}
+		forms[id] = true
+		defer delete(forms, id)
+	}
+	fres := xo.Key("Resources")
+	if fres.Kind() != lpdf.Dict {
+		fres = res
+	}
+	m := ident
+	if mv := xo.Key("Matrix"); mv.Kind() == lpdf.Array && mv.Len() == 6 {
+		for i := range 6 {
+			m[i] = mv.Index(i).Float64()
+		}
+	}
+	e.interpret(b, xo, fres, m.mul(ctm), depth+1, forms)
+}
+
+// checkStream inflates stream v once into io.Discard to learn its size
+// before the library interprets it (the library inflates without a cap).
+// Beyond limit it panics with ErrTooLarge; beyond the document's
+// MaxUnpackedBytes it stops the extraction. Sizes are remembered per
+// object, so a stream drawn many times is inflated twice at most.
+func (e *extraction) checkStream(v lpdf.Value, limit int64) bool {
+	id, hasID := objID(v)
+	if hasID {
+		if n, ok := e.streams[id]; ok {
+			return n <= limit
+		}
+	}
+	n, _ := io.Copy(io.Discard, io.LimitReader(v.Reader(), limit+1))
+	if hasID {
+		e.streams[id] = n
+	}
+	if n > limit {
+		panic(fmt.Errorf("%w: a stream inflates to more than %d MiB", extract.ErrTooLarge, limit>>20))
+	}
+	e.unpack += n
+	if e.unpack > e.lim.MaxUnpackedBytes {
+		e.exhausted = true
+		panic(&stop{fmt.Sprintf("the document's streams inflate to more than %d MiB; the rest was not read", e.lim.MaxUnpackedBytes>>20)})
+	}
+	return true
+}
+
+// span is a piece of text drawn in one go, in device space.
+type span struct {
+	dx, dy float64 // unit vector of the text direction
+	u0, u1 float64 // start and end along the direction
+	v      float64 // position across the direction (the baseline)
+	size   float64 // font size in device space
+}
+
+func newSpan(m matrix, adv, tfs, th float64) span {
+	ax, ay := m[0], m[1]
+	l := math.Hypot(ax, ay)
+	var s span
+	if l > 0 && !math.IsInf(l, 0) && !math.IsNaN(l) {
+		s.dx, s.dy = ax/l, ay/l
+	} else {
+		s.dx, s.dy, l = 1, 0, 0
+	}
+	ox, oy := m[4], m[5]
+	s.u0 = ox*s.dx + oy*s.dy
+	s.u1 = s.u0 + adv*l
+	s.v = -ox*s.dy + oy*s.dx
+	s.size = math.Abs(tfs) * math.Hypot(m[2], m[3])
+	if th != 0 && s.size == 0 {
+		s.size = math.Abs(tfs*th) * l
+	}
+	return s
+}
+
+// Spacing heuristics, as fractions of the font size.
+const (
+	wordGap   = 0.15 // a gap wider than this is a space
+	lineShift = 0.5  // a baseline move larger than this is a new line
+	backJump  = 1.0  // moving back more than this on a line is a space
+)
+
+// textBuilder joins spans into text: a space where the gap between spans
+// is wider than a fraction of the font size, a newline where the baseline
+// changes. It keeps content-stream order (reading-order reconstruction is
+// layout work for later).
+type textBuilder struct {
+	sb    strings.Builder
+	n     int // code points written
+	limit int // stop after this many code points
+	last  span
+	have  bool
+}
+
+func (b *textBuilder) add(s string, sp span) {
+	if b.have {
+		sep := b.separator(sp)
+		if sep != "" && !endsSpace(b.sb.String()) && !startsSpace(s) {
+			b.sb.WriteString(sep)
+			b.n++
+		}
+	}
+	b.sb.WriteString(s)
+	b.n += utf8.RuneCountInString(s)
+	b.last, b.have = sp, true
+	if b.n >= b.limit {
+		panic(&stop{})
+	}
+}
+
+func (b *textBuilder) separator(sp span) string {
+	p := b.last
+	if p.dx*sp.dx+p.dy*sp.dy < 0.99 {
+		return "\n"
+	}
+	size := max(p.size, sp.size)
+	if size <= 0 || math.IsNaN(size) || math.IsInf(size, 0) {
+		size = 1
+	}
+	if math.Abs(sp.v-p.v) > lineShift*size {
+		return "\n"
+	}
+	gap := sp.u0 - p.u1
+	if gap > wordGap*size || gap < -backJump*size {
+		return " "
+	}
+	return ""
+}
+
+func (b *textBuilder) String() string { return b.sb.String() }
+
+func endsSpace(s string) bool {
+	r, _ := utf8.DecodeLastRuneInString(s)
+	return r == ' ' || r == '\n' || r == '\t' || r == '\r'
+}
+
+func startsSpace(s string) bool {
+	r, _ := utf8.DecodeRuneInString(s)
+	return r == ' ' || r == '\n' || r == '\t' || r == '\r'
+}

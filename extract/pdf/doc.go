@@ -1,0 +1,89 @@
+// Package pdf extracts text from PDF documents with
+// github.com/ledongthuc/pdf, wrapped so that hostile files cannot take the
+// process down or run without bound (RELIABILITY.md 0.5, T18-T21).
+//
+// # What it does
+//
+//   - Pages are found by walking /Root /Pages /Kids with a set of ancestors,
+//     a depth limit (64) and a node budget; /Count is never trusted (T18).
+//     A cyclic page tree is ErrMalformed (T19); the library's Page(i) would
+//     loop on it forever. Iteration stops at Limits.MaxPages with a
+//     "truncated" warning.
+//   - Each page is read under its own recover: a failing page gives a
+//     page_failed warning (keeping the text read before the failure) and
+//     the document goes on. When no page at all can be read, Parse returns
+//     the first page's error (ErrMalformed, or ErrTooLarge for a bomb).
+//   - Text is positioned with the PDF text model (text and graphics
+//     matrices, glyph widths, Tc/Tw/Tz, TJ adjustments) by the parser's own
+//     content interpreter over the library's exported Interpret: a space is
+//     inserted where the gap between two pieces of text is wider than 0.15
+//     of the font size, a newline where the baseline moves by more than
+//     half of it. Text keeps content-stream order; Form XObjects are
+//     followed (depth 12, no self-recursion). Fonts are cached per
+//     document by object, never by name (the library's GetPlainText caches
+//     by name across pages and garbles later pages of long documents).
+//     ToUnicode CMaps are read by the parser (the library ignores them
+//     when a font has an /Encoding dictionary), falling back to the font's
+//     encoding for codes the CMap does not map; Identity-H fonts without
+//     a CMap are read as UCS-2.
+//   - A page without any text gets a no_text_layer warning. No OCR.
+//   - Metadata: /Info Title, Author, CreationDate, ModDate (PDF text
+//     strings: UTF-16BE or UTF-8 with a byte-order mark, else
+//     PDFDocEncoding; PDF dates), /Lang, page count.
+//   - Encryption: RC4 and AES-128 (V 1, 2, 4; R 2-4) with Input.Password;
+//     an empty user password opens without one. A missing or wrong password
+//     and AES-256 (V 5, R 5/6) are ErrEncrypted.
+//   - Not a PDF, a truncated file, a broken cross-reference table: the
+//     library refuses them at open and Parse returns ErrMalformed. Two
+//     refusals are avoided cheaply: a %PDF-2.0 header or one followed by a
+//     comment on the same line, and garbage after the last %%EOF.
+//
+// # How the library is contained
+//
+// The library reports errors by panicking and recovers only in a few
+// methods. Every call into it happens under a recover in Parse, per page,
+// per font and per metadata read; a panic becomes ErrMalformed (document)
+// or a page_failed warning (page). The library never leaves the goroutine
+// that called Parse.
+//
+// The library caches nothing: it re-reads an object from the io.ReaderAt
+// each time it resolves it and reads compressed stream data through it
+// while inflating. The parser hands it a guarded ReaderAt that panics out
+// of the library when ctx is done or when the bytes read exceed a budget
+// (400 times the file size, at least 1 GiB). So any loop inside the library
+// that resolves objects (a cyclic /Extends chain of object streams, a
+// cyclic /Prev chain of cross-reference sections, a Page(i) walk) ends at
+// the deadline instead of running on; the parser's own interpreter also
+// checks ctx every 1024 operators and caps operators per document (50 M).
+//
+// Decompression bombs (T20): the library inflates without a cap and offers
+// no hook. Before a content stream, Form XObject or ToUnicode CMap is
+// interpreted, the parser inflates it once into io.Discard through a
+// LimitReader: over 64 MiB (CMaps: 4 MiB) the page fails with ErrTooLarge;
+// the sum over the document is capped by Limits.MaxUnpackedBytes. Text
+// stops at Limits.MaxChars (+1, so the Extractor reports the truncation).
+//
+// # What it cannot bound (the next issue moves parsing to a child process)
+//
+// A goroutine cannot be killed. Where the library works without reading
+// the file, the guards never run:
+//   - an object whose cross-reference entry places it in an object stream
+//     that is itself (or a cycle of object streams) makes the library's
+//     resolve recurse without reading until the Go stack overflows, which
+//     is fatal to the process, not a panic;
+//   - a content stream under the stream cap is lexed into memory operand by
+//     operand (an operator-free stream of 64 MiB of numbers grows the
+//     operand stack to a few hundred MiB), and a single string operand is
+//     held whole;
+//   - decoding with a pathological ToUnicode CMap or /Differences array is
+//     quadratic inside one operator.
+//
+// In those cases the Extractor's deadline still answers ErrTimeout, but the
+// goroutine runs on (or the process dies). Parsing untrusted PDFs in a
+// child process under a deadline and a memory limit is the fix.
+//
+// Left for the next issue: reading order and columns, right-to-left and
+// vertical text, standard-14 font metrics (widths are estimated for fonts
+// without /Widths), cross-reference repair for truncated files, the child
+// process.
+package pdf

@@ -1,0 +1,294 @@
+package pdf
+
+import (
+	"bytes"
+	"compress/zlib"
+	"crypto/md5"
+	"crypto/rc4"
+	"fmt"
+	"strings"
+)
+
+// buildPDF writes a PDF whose objects are objs (object i+1 is objs[i])
+// with a correct cross-reference table. trailer is the body of the trailer
+// dictionary without /Size, such as "/Root 1 0 R".
+func buildPDF(objs []string, trailer string) []byte {
+	var b bytes.Buffer
+	b.WriteString("%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
+	offsets := make([]int, len(objs))
+	for i, o := range objs {
+		offsets[i] = b.Len()
+		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", i+1, o)
+	}
+	xref := b.Len()
+	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f \n", len(objs)+1)
+	for _, off := range offsets {
+		fmt.Fprintf(&b, "%010d 00000 n \n", off)
+	}
+	fmt.Fprintf(&b, "trailer\n<< /Size %d %s >>\nstartxref\n%d\n%%%%EOF\n", len(objs)+1, trailer, xref)
+	return b.Bytes()
+}
+
+// stream returns a stream object with the given dictionary entries.
+func stream(dict string, data []byte) string {
+	return fmt.Sprintf("<< /Length %d %s >>\nstream\n%s\nendstream", len(data), dict, data)
+}
+
+func deflate(data []byte) []byte {
+	var b bytes.Buffer
+	w, _ := zlib.NewWriterLevel(&b, zlib.BestCompression)
+	w.Write(data)
+	w.Close()
+	return b.Bytes()
+}
+
+const helvetica = "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>"
+
+// onePage returns the objects of a one-page document drawing content with
+// font /F1 (object 4) and an /Info dictionary (object 6).
+func onePage(content string) []string {
+	return []string{
+		"<< /Type /Catalog /Pages 2 0 R /Lang (en-GB) >>",
+		"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+		"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 4 0 R >> >> /Contents 5 0 R >>",
+		helvetica,
+		stream("", []byte(content)),
+		"<< /Title (Hello \\(test\\)) /Author <FEFF004A00F60072006700200057> /CreationDate (D:20240131120000+01'00') /ModDate (D:2024) >>",
+	}
+}
+
+const helloContent = "BT /F1 24 Tf 72 720 Td (Hello) Tj 30 0 Td (World) Tj 0 -30 Td [(Second)-300(line)] TJ ET"
+
+func helloPDF() []byte {
+	return buildPDF(onePage(helloContent), "/Root 1 0 R /Info 6 0 R")
+}
+
+// Hostile fixtures of RELIABILITY.md T18-T21.
+
+// countLie is T18: a valid one-page PDF whose /Count claims 2^31-1 pages.
+func countLie() []byte {
+	objs := onePage(helloContent)
+	objs[1] = "<< /Type /Pages /Kids [3 0 R] /Count 2147483647 >>"
+	return buildPDF(objs, "/Root 1 0 R")
+}
+
+// cyclicKids is T19: /Kids [2 0 R] inside object 2, /Count 5.
+func cyclicKids() []byte {
+	objs := onePage(helloContent)
+	objs[1] = "<< /Type /Pages /Kids [2 0 R] /Count 5 >>"
+	return buildPDF(objs, "/Root 1 0 R")
+}
+
+// cyclicKidsDeep is T19 with a longer cycle: 2 -> 7 -> 2.
+func cyclicKidsDeep() []byte {
+	objs := onePage(helloContent)
+	objs[1] = "<< /Type /Pages /Kids [3 0 R 7 0 R] /Count 5 >>"
+	objs = append(objs, "<< /Type /Pages /Parent 2 0 R /Kids [2 0 R] /Count 4 >>")
+	return buildPDF(objs, "/Root 1 0 R")
+}
+
+// cyclicParent: a page without /Resources whose /Parent chain is cyclic
+// (the library's findInherited would loop forever).
+func cyclicParent() []byte {
+	objs := onePage(helloContent)
+	objs[2] = "<< /Type /Page /Parent 7 0 R /Contents 5 0 R >>"
+	objs = append(objs, "<< /Type /Pages /Parent 7 0 R /Count 1 >>")
+	return buildPDF(objs, "/Root 1 0 R")
+}
+
+// flateBomb is T20: a FlateDecode content stream that inflates to about
+// n bytes of "(AAAAAAAA) Tj" operators.
+func flateBomb(n int) []byte {
+	op := "(AAAAAAAA) Tj\n"
+	content := "BT /F1 12 Tf 72 720 Td\n" + strings.Repeat(op, n/len(op)) + "ET"
+	objs := onePage("")
+	objs[4] = stream("/Filter /FlateDecode", deflate([]byte(content)))
+	return buildPDF(objs, "/Root 1 0 R")
+}
+
+// T21 cases.
+
+func truncated() []byte { h := helloPDF(); return h[:len(h)/2] }
+
+func missingEOF() []byte {
+	h := helloPDF()
+	return bytes.TrimSuffix(h, []byte("%%EOF\n"))
+}
+
+func startxrefPastEOF() []byte {
+	h := helloPDF()
+	i := bytes.LastIndex(h, []byte("startxref\n"))
+	return append(h[:i:i], []byte("startxref\n99999999\n%%EOF\n")...)
+}
+
+func unknownFilter() []byte {
+	objs := onePage("")
+	objs[4] = stream("/Filter /Foo", []byte(helloContent))
+	return buildPDF(objs, "/Root 1 0 R")
+}
+
+func rootNotDict() []byte {
+	objs := onePage(helloContent)
+	objs[0] = "(not a catalog)"
+	return buildPDF(objs, "/Root 1 0 R")
+}
+
+func rootMissing() []byte { return buildPDF(onePage(helloContent), "/Info 6 0 R") }
+
+// selfFont: a font dictionary referencing itself as its descendant, its
+// encoding and its ToUnicode.
+func selfFont() []byte {
+	objs := onePage(helloContent)
+	objs[3] = "<< /Type /Font /Subtype /Type0 /BaseFont /X /Encoding 4 0 R /DescendantFonts [4 0 R] /ToUnicode 4 0 R >>"
+	return buildPDF(objs, "/Root 1 0 R")
+}
+
+// selfForm: a Form XObject that draws itself.
+func selfForm() []byte {
+	objs := onePage("/X1 Do BT /F1 12 Tf (after) Tj ET")
+	objs[2] = "<< /Type /Page /Parent 2 0 R /Resources << /Font << /F1 4 0 R >> /XObject << /X1 7 0 R >> >> /Contents 5 0 R >>"
+	objs = append(objs, stream("/Type /XObject /Subtype /Form /BBox [0 0 10 10] /Resources << /Font << /F1 4 0 R >> /XObject << /X1 7 0 R >> >>", []byte("BT /F1 12 Tf (form) Tj ET /X1 Do")))
+	return buildPDF(objs, "/Root 1 0 R")
+}
+
+// brokenCMap: a ToUnicode CMap that makes the library panic
+// ("missing beginbfchar").
+func brokenCMap() []byte {
+	objs := onePage(helloContent)
+	objs[3] = "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /ToUnicode 7 0 R >>"
+	objs = append(objs, stream("", []byte("/CIDInit /ProcSet findresource begin begincmap <01> <0041> endbfchar endbfrange ) ] >> endcmap")))
+	return buildPDF(objs, "/Root 1 0 R")
+}
+
+// twoPagesOneBad: page 1 has an unknown filter, page 2 is fine.
+func twoPagesOneBad() []byte {
+	objs := onePage("")
+	objs[1] = "<< /Type /Pages /Kids [3 0 R 7 0 R] /Count 2 >>"
+	objs[4] = stream("/Filter /Foo", []byte(helloContent))
+	objs = append(objs,
+		"<< /Type /Page /Parent 2 0 R /Resources << /Font << /F1 4 0 R >> >> /Contents 8 0 R >>",
+		stream("", []byte("BT /F1 12 Tf 72 720 Td (Page two) Tj ET")))
+	return buildPDF(objs, "/Root 1 0 R")
+}
+
+// scanned: one page that only paints an image.
+func scanned() []byte {
+	return buildPDF(onePage("q 612 0 0 792 0 0 cm /Im1 Do Q"), "/Root 1 0 R")
+}
+
+// Encryption (standard security handler, PDF 32000-1 7.6.3).
+
+var pad = []byte{
+	0x28, 0xBF, 0x4E, 0x5E, 0x4E, 0x75, 0x8A, 0x41, 0x64, 0x00, 0x4E, 0x56, 0xFF, 0xFA, 0x01, 0x08,
+	0x2E, 0x2E, 0x00, 0xB6, 0xD0, 0x68, 0x3E, 0x80, 0x2F, 0x0C, 0xA9, 0xFE, 0x64, 0x53, 0x69, 0x7A,
+}
+
+// encryptDict returns an /Encrypt dictionary (V 4 AESV2 when aes, else V 2
+// RC4 128-bit, R 4 / R 3) whose user password is password, and the file key.
+func encryptDict(password string, aes bool, id string) (string, []byte) {
+	O := bytes.Repeat([]byte{0x55}, 32)
+	P := int32(-4)
+	pw := append([]byte(password), pad...)[:32]
+	h := md5.New()
+	h.Write(pw)
+	h.Write(O)
+	h.Write([]byte{byte(P), byte(P >> 8), byte(P >> 16), byte(P >> 24)})
+	h.Write([]byte(id))
+	key := h.Sum(nil)
+	for range 50 {
+		s := md5.Sum(key[:16])
+		key = s[:]
+	}
+	key = key[:16]
+	h.Reset()
+	h.Write(pad)
+	h.Write([]byte(id))
+	u := h.Sum(nil)
+	for i := 0; i <= 19; i++ {
+		k := bytes.Clone(key)
+		for j := range k {
+			k[j] ^= byte(i)
+		}
+		c, _ := rc4.NewCipher(k)
+		c.XORKeyStream(u, u)
+	}
+	U := append(u, make([]byte, 16)...)
+	R, V, cf := 3, 2, ""
+	if aes {
+		R, V = 4, 4
+		cf = "/CF << /StdCF << /CFM /AESV2 /AuthEvent /DocOpen /Length 16 >> >> /StmF /StdCF /StrF /StdCF"
+	}
+	return fmt.Sprintf("<< /Filter /Standard /V %d /R %d /Length 128 /O <%x> /U <%x> /P %d %s >>", V, R, O, U, P, cf), key
+}
+
+const fileID = "0123456789abcdef"
+
+// encryptedRC4 is a document encrypted with RC4 128 whose user password is
+// password. Its content stream is encrypted with the object key.
+func encryptedRC4(password string) []byte {
+	enc, key := encryptDict(password, false, fileID)
+	objs := onePage("")
+	ok := objKey(key, 5, false)
+	c, _ := rc4.NewCipher(ok)
+	data := []byte(helloContent)
+	c.XORKeyStream(data, data)
+	objs[4] = stream("", data)
+	objs = append(objs[:5], enc)
+	return buildPDF(objs, fmt.Sprintf("/Root 1 0 R /Encrypt 6 0 R /ID [<%x> <%x>]", fileID, fileID))
+}
+
+// shortAES is T21: an AES-encrypted document (empty user password) whose
+// /Info /Title string is shorter than one AES block.
+func shortAES() []byte {
+	enc, _ := encryptDict("", true, fileID)
+	objs := onePage(helloContent)
+	objs[5] = "<< /Title <0102> >>"
+	objs = append(objs, enc)
+	objs[3] = "<< /Type /Font /Subtype /Type1 /BaseFont (abc) >>"
+	return buildPDF(objs, fmt.Sprintf("/Root 1 0 R /Info 6 0 R /Encrypt 7 0 R /ID [<%x> <%x>]", fileID, fileID))
+}
+
+// aes256 declares AES-256 (V 5, R 6), which the library does not support.
+func aes256() []byte {
+	objs := onePage(helloContent)
+	objs = append(objs, "<< /Filter /Standard /V 5 /R 6 /Length 256 /O <00> /U <00> /P -4 >>")
+	return buildPDF(objs, fmt.Sprintf("/Root 1 0 R /Encrypt 7 0 R /ID [<%x> <%x>]", fileID, fileID))
+}
+
+func objKey(key []byte, id int, aes bool) []byte {
+	h := md5.New()
+	h.Write(key)
+	h.Write([]byte{byte(id), byte(id >> 8), byte(id >> 16), 0, 0})
+	if aes {
+		h.Write([]byte("sAlT"))
+	}
+	return h.Sum(nil)
+}
+
+// fixtures are the small hand-built documents, also the fuzz seeds
+// (testdata/*.pdf).
+func fixtures() map[string][]byte {
+	return map[string][]byte{
+		"hello":              helloPDF(),
+		"t18-count-lie":      countLie(),
+		"t19-cyclic-kids":    cyclicKids(),
+		"t19-cyclic-deep":    cyclicKidsDeep(),
+		"cyclic-parent":      cyclicParent(),
+		"t20-small-bomb":     flateBomb(64 << 10),
+		"t21-truncated":      truncated(),
+		"t21-missing-eof":    missingEOF(),
+		"t21-startxref-past": startxrefPastEOF(),
+		"t21-unknown-filter": unknownFilter(),
+		"t21-short-aes":      shortAES(),
+		"t21-root-not-dict":  rootNotDict(),
+		"t21-root-missing":   rootMissing(),
+		"t21-self-font":      selfFont(),
+		"self-form":          selfForm(),
+		"broken-cmap":        brokenCMap(),
+		"two-pages-one-bad":  twoPagesOneBad(),
+		"scanned":            scanned(),
+		"rc4-password":       encryptedRC4("secret"),
+		"rc4-empty-password": encryptedRC4(""),
+		"aes256":             aes256(),
+	}
+}

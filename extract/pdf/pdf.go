@@ -1,0 +1,174 @@
+package pdf
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"strings"
+
+	lpdf "github.com/ledongthuc/pdf"
+
+	"github.com/quarryhq/quarry/extract"
+)
+
+// Version is the version of this parser, reported as
+// metadata.parser_version.
+const Version = "0.1.0 (ledongthuc/pdf 20260907135840-6c8c28e0e8a0)"
+
+// MediaType is the media type the parser reads.
+const MediaType = "application/pdf"
+
+// Bounds of this package (our choices; see doc.go).
+const (
+	// maxStreamBytes caps the decompressed size of one content stream,
+	// Form XObject or ToUnicode CMap (RELIABILITY.md T20: 64 MiB).
+	maxStreamBytes = 64 << 20
+	// maxCMapBytes caps the decompressed size of a ToUnicode CMap.
+	maxCMapBytes = 4 << 20
+	// maxTreeDepth caps the depth of the page tree and of nested Form
+	// XObjects.
+	maxTreeDepth = 64
+	maxFormDepth = 12
+	// maxOps caps the content-stream operators interpreted per document.
+	maxOps = 50_000_000
+	// readBudgetFactor and readBudgetMin bound the bytes the library may
+	// read from the file: it caches nothing and re-reads an object every
+	// time it is resolved, so the budget is a multiple of the file size.
+	readBudgetFactor = 400
+	readBudgetMin    = 1 << 30
+	maxReadBudget    = 64 << 30
+)
+
+// Parser extracts the text of PDF documents with github.com/ledongthuc/pdf.
+// It is safe for concurrent use; the zero value is ready to use.
+type Parser struct{}
+
+var (
+	_ extract.Parser    = (*Parser)(nil)
+	_ extract.Versioner = (*Parser)(nil)
+)
+
+// New returns a PDF parser.
+func New() *Parser { return &Parser{} }
+
+// MediaTypes reports ["application/pdf"].
+func (*Parser) MediaTypes() []string { return []string{MediaType} }
+
+// Version reports the parser version.
+func (*Parser) Version() string { return Version }
+
+// Parse extracts the pages, text and metadata of a PDF. See the package
+// documentation for what it bounds and what it cannot.
+func (p *Parser) Parse(ctx context.Context, in extract.Input) (doc *extract.Document, err error) {
+	if in.R == nil || in.Size <= 0 {
+		return nil, fmt.Errorf("%w: the document is empty", extract.ErrMalformed)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	lim := withDefaults(in.Limits)
+	size, header, err := prepare(in.R, in.Size)
+	if err != nil {
+		return nil, err
+	}
+	budget := min(max(size*readBudgetFactor, readBudgetMin), maxReadBudget)
+	g := &guardedReader{r: in.R, size: size, ctx: ctx, header: header, budget: budget}
+
+	defer func() {
+		if v := recover(); v != nil {
+			doc, err = nil, panicError(v, "")
+		}
+	}()
+	r, err := open(g, size, in.Password)
+	if err != nil {
+		return nil, err
+	}
+	e := &extraction{ctx: ctx, r: r, lim: lim, fonts: map[fontKey]*fontInfo{}, streams: map[uint64]int64{}}
+	return e.run()
+}
+
+// open opens the document, mapping the library's errors to the sentinels.
+func open(g *guardedReader, size int64, password string) (*lpdf.Reader, error) {
+	tried := false
+	r, err := lpdf.NewReaderEncrypted(g, size, func() string {
+		if tried {
+			return ""
+		}
+		tried = true
+		return password
+	})
+	if err == nil {
+		return r, nil
+	}
+	var a *abort
+	if errors.As(err, &a) {
+		return nil, a.err
+	}
+	msg := err.Error()
+	switch {
+	case errors.Is(err, lpdf.ErrInvalidPassword) && password == "":
+		return nil, fmt.Errorf("%w: the PDF needs a password", extract.ErrEncrypted)
+	case errors.Is(err, lpdf.ErrInvalidPassword):
+		return nil, fmt.Errorf("%w: the password is wrong", extract.ErrEncrypted)
+	case strings.Contains(msg, "-bit encryption key") && !strings.Contains(msg, " 0-bit"),
+		strings.HasPrefix(msg, "unsupported PDF: encryption"):
+		// /Length 256, V=5 and R=5/6 are AES-256; other filters are
+		// public-key security handlers.
+		return nil, fmt.Errorf("%w: unsupported encryption (only RC4 and AES-128, V 1/2/4 R 2-4, are supported; AES-256 is not)", extract.ErrEncrypted)
+	}
+	return nil, fmt.Errorf("%w: %s", extract.ErrMalformed, clip(msg))
+}
+
+// panicError turns a recovered panic into an error: a guard's abort keeps
+// its own error (context or budget), anything else means the library could
+// not read the document.
+func panicError(v any, where string) error {
+	if a, ok := v.(*abort); ok {
+		return a.err
+	}
+	if e, ok := v.(error); ok {
+		var a *abort
+		if errors.As(e, &a) {
+			return a.err
+		}
+	}
+	if where != "" {
+		where += ": "
+	}
+	if e, ok := v.(error); ok {
+		for _, sentinel := range []error{extract.ErrTooLarge, extract.ErrMalformed, extract.ErrEncrypted} {
+			if errors.Is(e, sentinel) {
+				return fmt.Errorf("%s%w", where, e)
+			}
+		}
+	}
+	var re runtime.Error
+	if e, ok := v.(error); ok && errors.As(e, &re) {
+		return fmt.Errorf("%w: %sthe PDF reader failed on this input (%s)", extract.ErrMalformed, where, clip(re.Error()))
+	}
+	return fmt.Errorf("%w: %s%s", extract.ErrMalformed, where, clip(fmt.Sprint(v)))
+}
+
+// clip shortens library messages, which may print whole dictionaries.
+func clip(s string) string {
+	const n = 160
+	if len(s) > n {
+		s = s[:n] + "..."
+	}
+	return strings.ToValidUTF8(s, "?")
+}
+
+func withDefaults(l extract.Limits) extract.Limits {
+	d := extract.DefaultLimits
+	if l.MaxChars > 0 {
+		d.MaxChars = l.MaxChars
+	}
+	if l.MaxPages > 0 {
+		d.MaxPages = l.MaxPages
+	}
+	if l.MaxUnpackedBytes > 0 {
+		d.MaxUnpackedBytes = l.MaxUnpackedBytes
+	}
+	return d
+}
