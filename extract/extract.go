@@ -91,6 +91,24 @@ var DefaultLimits = Limits{
 	MaxCompressionRatio: 100,
 }
 
+// lowered returns l with every positive field of o that is lower than l's
+// taking its place: a caller's Input.Limits can tighten the Extractor's
+// limits, never loosen them.
+func (l Limits) lowered(o Limits) Limits {
+	lower := func(cur, v int64) int64 {
+		if v > 0 && v < cur {
+			return v
+		}
+		return cur
+	}
+	l.MaxChars = int(lower(int64(l.MaxChars), int64(o.MaxChars)))
+	l.MaxPages = int(lower(int64(l.MaxPages), int64(o.MaxPages)))
+	l.MaxArchiveEntries = int(lower(int64(l.MaxArchiveEntries), int64(o.MaxArchiveEntries)))
+	l.MaxUnpackedBytes = lower(l.MaxUnpackedBytes, o.MaxUnpackedBytes)
+	l.MaxCompressionRatio = lower(l.MaxCompressionRatio, o.MaxCompressionRatio)
+	return l
+}
+
 func (l Limits) withDefaults() Limits {
 	d := DefaultLimits
 	if l.MaxChars > 0 {
@@ -149,12 +167,12 @@ type Metadata struct {
 
 // Warning codes.
 const (
-	WarnTruncated      = "truncated"
-	WarnNoTextLayer    = "no_text_layer"
-	WarnOCRApplied     = "ocr_applied"
-	WarnGarbledText    = "suspected_garbled_text"
-	WarnPageFailed     = "page_failed"
-	WarnInvalidUTF8    = "invalid_utf8"
+	WarnTruncated       = "truncated"
+	WarnNoTextLayer     = "no_text_layer"
+	WarnOCRApplied      = "ocr_applied"
+	WarnGarbledText     = "suspected_garbled_text"
+	WarnPageFailed      = "page_failed"
+	WarnInvalidUTF8     = "invalid_utf8"
 	WarnEmbeddedSkipped = "embedded_skipped"
 )
 

@@ -99,7 +99,7 @@ func (e *Extractor) Limits() Limits { return e.cfg.Limits }
 
 // Sniff reads the head of r and returns its media type.
 func (e *Extractor) Sniff(r io.ReaderAt, size int64, filename string) (string, error) {
-	head := make([]byte, min(size, SniffLen))
+	head := make([]byte, max(0, min(size, SniffLen)))
 	n, err := r.ReadAt(head, 0)
 	if err != nil && !errors.Is(err, io.EOF) {
 		return "", fmt.Errorf("extract: sniff: %w", err)
@@ -127,6 +127,9 @@ func (e *Extractor) Extract(ctx context.Context, in Input, opts Options) (*Docum
 	if in.Size == 0 {
 		return nil, fmt.Errorf("%w: the document is empty", ErrMalformed)
 	}
+	if in.Size < 0 {
+		return nil, errors.New("extract: Input.Size is negative")
+	}
 	if in.MediaType == "" {
 		if in.MediaType, err = e.Sniff(in.R, in.Size, in.Filename); err != nil {
 			return nil, err
@@ -137,7 +140,7 @@ func (e *Extractor) Extract(ctx context.Context, in Input, opts Options) (*Docum
 		return nil, err
 	}
 	in.Password = cmp.Or(opts.Password, in.Password)
-	in.Limits = e.cfg.Limits
+	in.Limits = e.cfg.Limits.lowered(in.Limits)
 	if opts.MaxChars > 0 && opts.MaxChars < in.Limits.MaxChars {
 		in.Limits.MaxChars = opts.MaxChars
 	}
@@ -155,7 +158,7 @@ func (e *Extractor) Extract(ctx context.Context, in Input, opts Options) (*Docum
 		doc.Metadata.Charset = MediaTypeParam(in.MediaType, "charset")
 	}
 	if mode == ModeSummary {
-		summarize(doc, cmp.Or(opts.SummarySentences, 5))
+		summarize(doc, cmp.Or(opts.SummarySentences, 5), in.Limits.MaxChars)
 	}
 	return doc, nil
 }
@@ -215,7 +218,8 @@ func normalize(doc *Document, selected map[int]bool, maxChars int) {
 		doc.Metadata.PageCount = len(doc.Pages)
 	}
 	invalid := false
-	kept := doc.Pages[:0]
+	// A fresh slice: the parser's may be shared (a cached Document).
+	kept := make([]Page, 0, len(doc.Pages))
 	for i, pg := range doc.Pages {
 		if pg.Number == 0 {
 			pg.Number = i + 1
@@ -238,7 +242,9 @@ func normalize(doc *Document, selected map[int]bool, maxChars int) {
 	out := make([]Page, 0, len(kept))
 	for i, pg := range kept {
 		if i > 0 {
-			if offset+len(pageSep) > maxChars {
+			// Stop before a separator that would leave no room for
+			// any of the next page's text.
+			if rest := maxChars - offset - len(pageSep); rest < 0 || rest == 0 && pg.Text != "" {
 				truncated = true
 				break
 			}
@@ -295,9 +301,9 @@ func cutRunes(s string, n int) string {
 // summarize replaces the text of doc with its extractive summary. The pages
 // keep their numbers and hold the summary sentences that came from them, so
 // a summary still cites its pages.
-func summarize(doc *Document, sentences int) {
+func summarize(doc *Document, sentences, maxChars int) {
 	var pages []Page
-	picked := summary.Summarize(doc.Text, summary.Options{MaxSentences: sentences})
+	picked := summary.Summarize(doc.Text, summary.Options{MaxSentences: sentences, MaxChars: min(maxChars, summaryMaxChars)})
 	var b strings.Builder
 	offset := 0
 	pageIdx := 0
@@ -333,6 +339,10 @@ func summarize(doc *Document, sentences int) {
 	doc.Pages = pages
 }
 
+// summaryMaxChars is the longest summary, in code points, before the
+// output cap lowers it.
+const summaryMaxChars = 2000
+
 // ParsePageRanges parses a page selection such as "1-3,7". An empty string
 // selects every page (nil map).
 func ParsePageRanges(s string) (map[int]bool, error) {
@@ -358,8 +368,11 @@ func ParsePageRanges(s string) (map[int]bool, error) {
 		if b-a > 100000 || len(sel) > 100000 {
 			return nil, bad("selects too many pages")
 		}
-		for n := a; n <= b; n++ {
+		for n := a; ; n++ { // not n <= b: b may be math.MaxInt
 			sel[n] = true
+			if n == b {
+				break
+			}
 		}
 	}
 	return sel, nil

@@ -31,8 +31,8 @@ func NewRegistry() *Registry {
 }
 
 // Register adds p under name. It refuses an empty name, a nil parser, a
-// parser with no media types, a name already taken and a media type another
-// parser already reads.
+// parser with no media types or with one that is not type/subtype, a name
+// already taken and a media type another parser already reads.
 func (r *Registry) Register(name string, p Parser) error {
 	if name == "" {
 		return errors.New("extract: register: empty parser name")
@@ -51,6 +51,9 @@ func (r *Registry) Register(name string, p Parser) error {
 	}
 	for _, t := range types {
 		t = baseType(t)
+		if main, sub, ok := strings.Cut(t, "/"); !ok || main == "" || sub == "" {
+			return fmt.Errorf("extract: register %q: invalid media type %q", name, t)
+		}
 		if other, dup := r.byType[t]; dup {
 			return fmt.Errorf("extract: register %q: media type %s already read by parser %q", name, t, other)
 		}
@@ -108,7 +111,7 @@ func (r *Registry) Lookup(mediaType string) (name string, p Parser, err error) {
 		return n, r.byName[n], nil
 	}
 	for m := mimetype.Lookup(t); m != nil; m = m.Parent() {
-		if n, ok := r.byType[m.String()]; ok && m.String() != "application/octet-stream" {
+		if n, ok := r.byType[baseType(m.String())]; ok && baseType(m.String()) != "application/octet-stream" {
 			return n, r.byName[n], nil
 		}
 	}

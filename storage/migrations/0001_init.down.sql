@@ -1,0 +1,2 @@
+DROP TABLE extractions;
+DROP TABLE sources;

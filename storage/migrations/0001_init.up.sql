@@ -1,0 +1,35 @@
+-- Sources: the stored inputs (uploads, downloads, pasted text).
+-- Portable SQL: it runs on SQLite and PostgreSQL alike. Ids are TEXT,
+-- times are RFC 3339 UTC TEXT, sizes BIGINT, JSON is TEXT.
+CREATE TABLE sources (
+    id         TEXT PRIMARY KEY,
+    tenant_id  TEXT NOT NULL DEFAULT 'default',
+    kind       TEXT NOT NULL CHECK (kind IN ('upload', 'url', 'text')),
+    filename   TEXT NOT NULL,
+    media_type TEXT NOT NULL,
+    size_bytes BIGINT NOT NULL,
+    sha256     TEXT NOT NULL,
+    blob_key   TEXT NOT NULL,
+    url        TEXT,
+    status     TEXT NOT NULL CHECK (status IN ('stored', 'extracted', 'failed')),
+    metadata   TEXT NOT NULL DEFAULT '{}',
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+
+-- Listing: newest first within a tenant (ids are ULIDs, so id order is
+-- creation order).
+CREATE INDEX sources_tenant_id_idx ON sources (tenant_id, id);
+
+-- Blob reference counting on delete.
+CREATE INDEX sources_blob_key_idx ON sources (blob_key);
+
+-- The latest extraction of each source in each mode.
+CREATE TABLE extractions (
+    source_id   TEXT NOT NULL REFERENCES sources (id) ON DELETE CASCADE,
+    mode        TEXT NOT NULL,
+    result      TEXT NOT NULL,
+    duration_ms BIGINT NOT NULL DEFAULT 0,
+    created_at  TEXT NOT NULL,
+    PRIMARY KEY (source_id, mode)
+);
