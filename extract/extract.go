@@ -58,6 +58,9 @@ type Input struct {
 	Filename string
 	// Password opens encrypted documents.
 	Password string
+	// HeadersFooters asks for page furniture - running headers and
+	// footers - that parsers leave out by default.
+	HeadersFooters bool
 	// Limits bounds what the parser may allocate and produce.
 	Limits Limits
 }

@@ -39,6 +39,9 @@ type Options struct {
 	// MaxChars caps the returned text in code points; it can only lower
 	// the Extractor's own cap.
 	MaxChars int
+	// HeadersFooters includes page headers and footers, which parsers
+	// leave out by default as page furniture.
+	HeadersFooters bool
 	// SummarySentences is how many sentences a summary keeps at most
 	// (default 5).
 	SummarySentences int
@@ -140,6 +143,7 @@ func (e *Extractor) Extract(ctx context.Context, in Input, opts Options) (*Docum
 		return nil, err
 	}
 	in.Password = cmp.Or(opts.Password, in.Password)
+	in.HeadersFooters = in.HeadersFooters || opts.HeadersFooters
 	in.Limits = e.cfg.Limits.lowered(in.Limits)
 	if opts.MaxChars > 0 && opts.MaxChars < in.Limits.MaxChars {
 		in.Limits.MaxChars = opts.MaxChars

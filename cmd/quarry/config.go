@@ -1,0 +1,249 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/quarryhq/quarry/urlfetch"
+)
+
+// Config is the whole configuration of the quarry binary: defaults, then an
+// optional YAML file (--config), then QUARRY_* environment variables, then
+// command-line flags. Each field's yaml key is its environment variable
+// without the QUARRY_ prefix, in lower case.
+type Config struct {
+	Addr            string        `yaml:"addr" env:"QUARRY_ADDR" help:"listen address (:8080 to expose)"`
+	DataDir         string        `yaml:"data_dir" env:"QUARRY_DATA_DIR" help:"SQLite file, blobs and generated secrets"`
+	DatabaseURL     string        `yaml:"database_url" env:"QUARRY_DATABASE_URL" help:"database: a SQLite file path or sqlite:// URL (default: quarry.db in the data dir)"`
+	BlobURL         string        `yaml:"blob_url" env:"QUARRY_BLOB_URL" help:"blob store location, file:// + directory (default: blobs in the data dir)"`
+	MaxUploadBytes  int64         `yaml:"max_upload_bytes" env:"QUARRY_MAX_UPLOAD_BYTES" help:"upload and download cap in bytes"`
+	FetchAllowCIDRs string        `yaml:"fetch_allow_cidrs" env:"QUARRY_FETCH_ALLOW_CIDRS" help:"extra address ranges the URL fetcher may reach, comma-separated"`
+	FetchAllowPorts string        `yaml:"fetch_allow_ports" env:"QUARRY_FETCH_ALLOW_PORTS" help:"ports the URL fetcher may reach, comma-separated"`
+	ExtractTimeout  time.Duration `yaml:"extract_timeout" env:"QUARRY_EXTRACT_TIMEOUT" help:"deadline of one extraction"`
+	MaxExtractChars int           `yaml:"max_extract_chars" env:"QUARRY_MAX_EXTRACT_CHARS" help:"cap on extracted text, in code points"`
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout" env:"QUARRY_SHUTDOWN_TIMEOUT" help:"grace period for requests in flight at shutdown"`
+	LogLevel        string        `yaml:"log_level" env:"QUARRY_LOG_LEVEL" help:"debug, info, warn or error"`
+	LogFormat       string        `yaml:"log_format" env:"QUARRY_LOG_FORMAT" help:"json or text"`
+	MetricsAddr     string        `yaml:"metrics_addr" env:"QUARRY_METRICS_ADDR" help:"separate listener for /metrics (default: the API listener)"`
+}
+
+func defaultConfig() Config {
+	return Config{
+		Addr:            "127.0.0.1:8080",
+		DataDir:         "./quarry-data",
+		MaxUploadBytes:  52428800,
+		FetchAllowPorts: "80,443",
+		ExtractTimeout:  30 * time.Second,
+		MaxExtractChars: 10 << 20,
+		ShutdownTimeout: 25 * time.Second,
+		LogLevel:        "info",
+		LogFormat:       "json",
+	}
+}
+
+// loadConfig builds the configuration. fs must already define the flags of
+// bindFlags; args are parsed here.
+func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, []string, error) {
+	cfg := defaultConfig()
+	configPath := fs.String("config", "", "YAML configuration file")
+	set := bindFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return cfg, nil, err
+	}
+	if *configPath != "" {
+		b, err := os.ReadFile(*configPath)
+		if err != nil {
+			return cfg, nil, fmt.Errorf("config file: %w", err)
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(b))
+		dec.KnownFields(true)
+		if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) { // io.EOF: an empty file
+			return cfg, nil, fmt.Errorf("config file %s: %w", *configPath, err)
+		}
+	}
+	if err := applyEnv(&cfg, getenv); err != nil {
+		return cfg, nil, err
+	}
+	if err := set(&cfg); err != nil {
+		return cfg, nil, err
+	}
+	return cfg, fs.Args(), cfg.validate()
+}
+
+// bindFlags defines one flag per field (--addr, --data-dir, ...) and returns
+// a function that copies the flags actually given onto a Config.
+func bindFlags(fs *flag.FlagSet) func(*Config) error {
+	values := map[string]*string{}
+	t := reflect.TypeFor[Config]()
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		name := strings.ReplaceAll(f.Tag.Get("yaml"), "_", "-")
+		values[f.Name] = fs.String(name, "", f.Tag.Get("help")+" ("+f.Tag.Get("env")+")")
+	}
+	return func(cfg *Config) error {
+		given := map[string]bool{}
+		fs.Visit(func(fl *flag.Flag) { given[fl.Name] = true })
+		v := reflect.ValueOf(cfg).Elem()
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			name := strings.ReplaceAll(f.Tag.Get("yaml"), "_", "-")
+			if !given[name] {
+				continue
+			}
+			if err := setField(v.Field(i), *values[f.Name]); err != nil {
+				return fmt.Errorf("flag --%s: %w", name, err)
+			}
+		}
+		return nil
+	}
+}
+
+func applyEnv(cfg *Config, getenv func(string) string) error {
+	v := reflect.ValueOf(cfg).Elem()
+	t := v.Type()
+	for i := 0; i < t.NumField(); i++ {
+		key := t.Field(i).Tag.Get("env")
+		raw := getenv(key)
+		if raw == "" {
+			continue
+		}
+		if err := setField(v.Field(i), raw); err != nil {
+			return fmt.Errorf("%s: %w", key, err)
+		}
+	}
+	return nil
+}
+
+func setField(f reflect.Value, raw string) error {
+	raw = strings.TrimSpace(raw)
+	switch f.Interface().(type) {
+	case string:
+		f.SetString(raw)
+	case time.Duration:
+		d, err := time.ParseDuration(raw)
+		if err != nil {
+			return fmt.Errorf("want a duration such as 30s, got %q", raw)
+		}
+		f.SetInt(int64(d))
+	case int, int64:
+		n, err := strconv.ParseInt(raw, 10, 64)
+		if err != nil {
+			return fmt.Errorf("want a whole number, got %q", raw)
+		}
+		f.SetInt(n)
+	default:
+		return fmt.Errorf("unsupported setting type %s", f.Type())
+	}
+	return nil
+}
+
+func (c Config) validate() error {
+	switch {
+	case c.Addr == "":
+		return errors.New("QUARRY_ADDR (addr) must not be empty")
+	case c.DataDir == "":
+		return errors.New("QUARRY_DATA_DIR (data_dir) must not be empty")
+	case c.MaxUploadBytes <= 0:
+		return errors.New("QUARRY_MAX_UPLOAD_BYTES (max_upload_bytes) must be positive")
+	case c.ExtractTimeout <= 0:
+		return errors.New("QUARRY_EXTRACT_TIMEOUT (extract_timeout) must be positive")
+	case c.MaxExtractChars <= 0:
+		return errors.New("QUARRY_MAX_EXTRACT_CHARS (max_extract_chars) must be positive")
+	case c.ShutdownTimeout <= 0:
+		return errors.New("QUARRY_SHUTDOWN_TIMEOUT (shutdown_timeout) must be positive")
+	}
+	switch strings.ToLower(c.LogLevel) {
+	case "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("QUARRY_LOG_LEVEL (log_level): want debug, info, warn or error, got %q", c.LogLevel)
+	}
+	switch strings.ToLower(c.LogFormat) {
+	case "json", "text":
+	default:
+		return fmt.Errorf("QUARRY_LOG_FORMAT (log_format): want json or text, got %q", c.LogFormat)
+	}
+	if _, err := c.databasePath(); err != nil {
+		return err
+	}
+	if _, err := c.blobDir(); err != nil {
+		return err
+	}
+	if _, err := c.allowCIDRs(); err != nil {
+		return err
+	}
+	if _, err := c.allowPorts(); err != nil {
+		return err
+	}
+	return nil
+}
+
+// databasePath resolves QUARRY_DATABASE_URL to a SQLite file path.
+func (c Config) databasePath() (string, error) {
+	u := c.DatabaseURL
+	switch {
+	case u == "":
+		return filepath.Join(c.DataDir, "quarry.db"), nil
+	case strings.HasPrefix(u, "postgres://"), strings.HasPrefix(u, "postgresql://"):
+		return "", errors.New("QUARRY_DATABASE_URL (database_url): PostgreSQL is not supported by this release yet; use a SQLite path")
+	case strings.HasPrefix(u, "sqlite://"):
+		return strings.TrimPrefix(u, "sqlite://"), nil
+	case strings.HasPrefix(u, "file:"):
+		return strings.TrimPrefix(strings.TrimPrefix(u, "file:"), "//"), nil
+	case strings.Contains(u, "://"):
+		return "", fmt.Errorf("QUARRY_DATABASE_URL (database_url): unsupported scheme in %q", u)
+	}
+	return u, nil
+}
+
+// blobDir resolves QUARRY_BLOB_URL to a directory.
+func (c Config) blobDir() (string, error) {
+	u := c.BlobURL
+	switch {
+	case u == "":
+		return filepath.Join(c.DataDir, "blobs"), nil
+	case strings.HasPrefix(u, "file://"):
+		return strings.TrimPrefix(u, "file://"), nil
+	case strings.Contains(u, "://"):
+		return "", fmt.Errorf("QUARRY_BLOB_URL (blob_url): only file:// is supported, got %q", u)
+	}
+	return u, nil
+}
+
+func (c Config) allowCIDRs() ([]netip.Prefix, error) {
+	p, err := urlfetch.ParseAllowCIDRs(c.FetchAllowCIDRs)
+	if err != nil {
+		return nil, fmt.Errorf("QUARRY_FETCH_ALLOW_CIDRS (fetch_allow_cidrs): %w", err)
+	}
+	return p, nil
+}
+
+func (c Config) allowPorts() ([]int, error) {
+	var ports []int
+	for part := range strings.SplitSeq(c.FetchAllowPorts, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		n, err := strconv.Atoi(part)
+		if err != nil || n < 1 || n > 65535 {
+			return nil, fmt.Errorf("QUARRY_FETCH_ALLOW_PORTS (fetch_allow_ports): %q is not a port", part)
+		}
+		ports = append(ports, n)
+	}
+	if len(ports) == 0 {
+		return nil, errors.New("QUARRY_FETCH_ALLOW_PORTS (fetch_allow_ports): at least one port is needed")
+	}
+	return ports, nil
+}

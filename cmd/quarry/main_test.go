@@ -1,0 +1,259 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+func env(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func TestConfigPrecedence(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "quarry.yaml")
+	os.WriteFile(file, []byte("addr: 127.0.0.1:9001\ndata_dir: /from/file\nlog_level: warn\nextract_timeout: 5s\n"), 0o600)
+	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	cfg, rest, err := loadConfig(fs, []string{"--config", file, "--log-level", "debug", "extra"},
+		env(map[string]string{"QUARRY_DATA_DIR": "/from/env", "QUARRY_MAX_UPLOAD_BYTES": "1024"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Addr != "127.0.0.1:9001" || cfg.DataDir != "/from/env" || cfg.LogLevel != "debug" ||
+		cfg.MaxUploadBytes != 1024 || cfg.ExtractTimeout != 5*time.Second || cfg.LogFormat != "json" {
+		t.Fatalf("cfg = %+v", cfg)
+	}
+	if len(rest) != 1 || rest[0] != "extra" {
+		t.Fatalf("rest = %v", rest)
+	}
+}
+
+func TestConfigErrorsNameTheSetting(t *testing.T) {
+	cases := []struct {
+		env  map[string]string
+		args []string
+		want string
+	}{
+		{map[string]string{"QUARRY_MAX_UPLOAD_BYTES": "lots"}, nil, "QUARRY_MAX_UPLOAD_BYTES"},
+		{map[string]string{"QUARRY_MAX_UPLOAD_BYTES": "-1"}, nil, "QUARRY_MAX_UPLOAD_BYTES"},
+		{map[string]string{"QUARRY_EXTRACT_TIMEOUT": "soon"}, nil, "QUARRY_EXTRACT_TIMEOUT"},
+		{map[string]string{"QUARRY_LOG_LEVEL": "loud"}, nil, "QUARRY_LOG_LEVEL"},
+		{map[string]string{"QUARRY_DATABASE_URL": "postgres://x/y"}, nil, "QUARRY_DATABASE_URL"},
+		{map[string]string{"QUARRY_BLOB_URL": "s3://bucket"}, nil, "QUARRY_BLOB_URL"},
+		{map[string]string{"QUARRY_FETCH_ALLOW_CIDRS": "not-a-cidr"}, nil, "QUARRY_FETCH_ALLOW_CIDRS"},
+		{map[string]string{"QUARRY_FETCH_ALLOW_PORTS": "99999"}, nil, "QUARRY_FETCH_ALLOW_PORTS"},
+		{nil, []string{"--max-upload-bytes", "x"}, "max-upload-bytes"},
+	}
+	for _, c := range cases {
+		fs := flag.NewFlagSet("t", flag.ContinueOnError)
+		fs.SetOutput(io.Discard)
+		_, _, err := loadConfig(fs, c.args, env(c.env))
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v %v: err = %v, want it to name %s", c.env, c.args, err, c.want)
+		}
+	}
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(bad, []byte("adress: typo\n"), 0o600)
+	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	if _, _, err := loadConfig(fs, []string{"--config", bad}, env(nil)); err == nil || !strings.Contains(err.Error(), "adress") {
+		t.Errorf("unknown key: err = %v", err)
+	}
+}
+
+func TestVersionAndUsage(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if code := run(context.Background(), []string{"version"}, nil, &out, &errOut, env(nil)); code != 0 || !strings.HasPrefix(out.String(), "quarry ") {
+		t.Fatalf("version: %d %q", code, out.String())
+	}
+	if code := run(context.Background(), nil, nil, &out, &errOut, env(nil)); code != 2 {
+		t.Fatalf("no args: %d", code)
+	}
+	if code := run(context.Background(), []string{"frobnicate"}, nil, &out, &errOut, env(nil)); code != 2 {
+		t.Fatalf("unknown command: %d", code)
+	}
+}
+
+func TestExtractCommand(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "note.md")
+	os.WriteFile(good, []byte("# Title\n\nSome *emphasis* here. And a second sentence.\n"), 0o600)
+	bad := filepath.Join(dir, "broken.pdf")
+	os.WriteFile(bad, []byte("%PDF-1.7\nthis is not really a pdf"), 0o600)
+	empty := filepath.Join(dir, "empty.txt")
+	os.WriteFile(empty, nil, 0o600)
+
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), []string{"extract", "--json", good}, nil, &out, &errOut, env(nil))
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	var res extractResult
+	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
+		t.Fatalf("not one JSON object per line: %v\n%s", err, out.String())
+	}
+	if !strings.Contains(res.Text, "Some emphasis here.") || strings.Contains(res.Text, "*") || res.Metadata.Parser != "markdown" || res.Mode != "text" {
+		t.Fatalf("result = %+v", res)
+	}
+
+	out.Reset()
+	errOut.Reset()
+	code = run(context.Background(), []string{"extract", good, bad, empty, filepath.Join(dir, "missing.txt")}, nil, &out, &errOut, env(nil))
+	if code != 1 {
+		t.Fatalf("exit %d, want 1", code)
+	}
+	for _, want := range []string{"broken.pdf: malformed_document:", "empty.txt: malformed_document:", "missing.txt: internal:"} {
+		if !strings.Contains(errOut.String(), want) {
+			t.Errorf("stderr lacks %q:\n%s", want, errOut.String())
+		}
+	}
+	if !strings.Contains(out.String(), "Some emphasis here.") {
+		t.Fatalf("stdout = %q", out.String())
+	}
+	if code := run(context.Background(), []string{"extract", "--mode", "poem", good}, nil, &out, &errOut, env(nil)); code != 2 {
+		t.Fatalf("bad mode: exit %d", code)
+	}
+}
+
+func TestMigrateCommand(t *testing.T) {
+	e := env(map[string]string{"QUARRY_DATA_DIR": t.TempDir()})
+	var out, errOut bytes.Buffer
+	if code := run(context.Background(), []string{"migrate", "status"}, nil, &out, &errOut, e); code != 0 {
+		t.Fatalf("status: %d %s", code, errOut.String())
+	}
+	if !strings.Contains(out.String(), "pending") {
+		t.Fatalf("fresh status = %q", out.String())
+	}
+	out.Reset()
+	if code := run(context.Background(), []string{"migrate", "up"}, nil, &out, &errOut, e); code != 0 {
+		t.Fatalf("up: %d %s", code, errOut.String())
+	}
+	if strings.Contains(out.String(), "pending") || !strings.Contains(out.String(), "0001") {
+		t.Fatalf("after up = %q", out.String())
+	}
+	if code := run(context.Background(), []string{"migrate", "sideways"}, nil, &out, &errOut, e); code != 2 {
+		t.Fatalf("unknown subcommand: %d", code)
+	}
+}
+
+// lockedBuffer lets the test read the server's log while it writes.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestServeEndToEnd runs `quarry serve` as main would (config from the
+// environment, migration, wiring), uploads and extracts a document over
+// HTTP, then stops it as SIGTERM would.
+func TestServeEndToEnd(t *testing.T) {
+	dataDir := t.TempDir()
+	e := env(map[string]string{"QUARRY_ADDR": "127.0.0.1:0", "QUARRY_DATA_DIR": dataDir})
+	ctx, cancel := context.WithCancel(context.Background())
+	logs := &lockedBuffer{}
+	done := make(chan int, 1)
+	go func() { done <- run(ctx, []string{"serve"}, nil, io.Discard, logs, e) }()
+
+	addrRe := regexp.MustCompile(`"msg":"listening","addr":"([^"]+)"`)
+	var base string
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if m := addrRe.FindStringSubmatch(logs.String()); m != nil {
+			base = "http://" + m[1]
+			break
+		}
+	}
+	if base == "" {
+		cancel()
+		t.Fatalf("server did not start:\n%s", logs.String())
+	}
+
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	fw, _ := mw.CreateFormFile("file", "hello.html")
+	fw.Write([]byte("<html><head><title>Hello</title><script>alert(1)</script></head><body><p>Hello from the binary.</p></body></html>"))
+	mw.Close()
+	resp, err := http.Post(base+"/api/v1/upload", mw.FormDataContentType(), &body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var up struct {
+		Data struct{ ID string } `json:"data"`
+	}
+	json.NewDecoder(resp.Body).Decode(&up)
+	resp.Body.Close()
+	if resp.StatusCode != 201 || up.Data.ID == "" {
+		t.Fatalf("upload: %d", resp.StatusCode)
+	}
+	resp, err = http.Post(base+"/api/v1/extract", "application/json", strings.NewReader(`{"source_id":"`+up.Data.ID+`"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var x struct {
+		Data struct {
+			Text     string
+			Metadata struct{ Title string }
+		} `json:"data"`
+	}
+	json.NewDecoder(resp.Body).Decode(&x)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(x.Data.Text, "Hello from the binary.") || strings.Contains(x.Data.Text, "alert") || x.Data.Metadata.Title != "Hello" {
+		t.Fatalf("extract: %d %+v", resp.StatusCode, x)
+	}
+
+	cancel()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Fatalf("serve exited %d:\n%s", code, logs.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not stop")
+	}
+	if _, err := os.Stat(filepath.Join(dataDir, "quarry.db")); err != nil {
+		t.Fatalf("no database in the data dir: %v", err)
+	}
+	for line := range strings.Lines(logs.String()) {
+		var m map[string]any
+		if json.Unmarshal([]byte(line), &m) != nil {
+			t.Fatalf("log line is not JSON: %q", line)
+		}
+	}
+}
+
+func TestServeRefusesNewerSchema(t *testing.T) {
+	dataDir := t.TempDir()
+	e := env(map[string]string{"QUARRY_ADDR": "127.0.0.1:0", "QUARRY_DATA_DIR": dataDir})
+	var out, errOut bytes.Buffer
+	if code := run(context.Background(), []string{"migrate", "up"}, nil, &out, &errOut, e); code != 0 {
+		t.Fatal(errOut.String())
+	}
+	markNewerSchema(t, filepath.Join(dataDir, "quarry.db"))
+	errOut.Reset()
+	code := run(context.Background(), []string{"serve"}, nil, &out, &errOut, e)
+	if code != 1 || !strings.Contains(errOut.String(), "newer") {
+		t.Fatalf("exit %d, stderr:\n%s", code, errOut.String())
+	}
+}

@@ -1,0 +1,55 @@
+// Package quarry turns what people bring - documents, web pages, and later
+// videos - into clean, citable text and summaries, behind a production-grade
+// HTTP API. It is an embeddable Go library plus a thin reference server.
+//
+// This root package holds no code; it documents the architecture.
+//
+// # Packages
+//
+// The dependency direction runs one way: domain packages never import the
+// HTTP layer, and the extraction engine imports nothing of Quarry's.
+//
+//   - [github.com/quarryhq/quarry/extract]: the extraction engine. The
+//     published extension point Parser (two methods) with optional
+//     capability interfaces (Sniffer, Versioner), a Registry value, content
+//     sniffing, and the Extractor, which runs a parser under a deadline, an
+//     output cap and a panic guard and returns a Document: text, pages with
+//     code-point offsets, metadata and warnings. Summary mode ranks
+//     sentences (extract/summary).
+//   - extract/txt, extract/markdown, extract/html, extract/docx, extract/pdf:
+//     the built-in parsers, one package each, so an embedder pulls in only
+//     what it registers. extract/standard registers them all.
+//     extract/extracttest is the conformance suite any parser can run.
+//   - [github.com/quarryhq/quarry/urlfetch]: the SSRF-safe fetcher for
+//     user-given URLs (dial-time address checks, capped redirects and bytes).
+//   - [github.com/quarryhq/quarry/storage]: SQLite through sqlx and
+//     modernc.org/sqlite (one writer connection, a reader pool, embedded
+//     versioned migrations) and the content-addressed blob store.
+//   - [github.com/quarryhq/quarry/sources]: stored inputs. Ingests uploads,
+//     URLs and raw text in one streaming pass (hash, sniff, store), lists
+//     them with cursors, extracts them and keeps the latest extraction.
+//   - [github.com/quarryhq/quarry/server]: the only package that knows HTTP:
+//     huma v2 on chi v5, the /api/v1 contract with one response envelope,
+//     the mapping from domain errors to contract codes (one function),
+//     request ids, JSON access logs, security headers, metrics, offline docs.
+//   - cmd/quarry: the binary (serve, extract, migrate, version), which reads
+//     the configuration and wires the packages together.
+//
+// # Embedding
+//
+//	db, _ := storage.Open(ctx, storage.Config{Path: "quarry.db"})
+//	_ = db.Migrate(ctx)
+//	blobs, _ := storage.NewLocalBlobs("blobs", nil)
+//	ex, _ := extract.New(standard.NewRegistry(), extract.Config{})
+//	src, _ := sources.New(sources.Config{DB: db, Blobs: blobs, Extractor: ex})
+//	srv, _ := server.New(server.Config{}, server.Deps{Sources: src})
+//	_ = srv.ListenAndServe(ctx, "127.0.0.1:8080")
+//
+// Register your own parser before building the Extractor:
+//
+//	reg := standard.NewRegistry()
+//	reg.MustRegister("vcard", myVCardParser{})
+//
+// See docs/architecture.md for the picture and README.md for the
+// configuration.
+package quarry

@@ -1,0 +1,360 @@
+package docx
+
+import (
+	"bytes"
+	"compress/flate"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/quarryhq/quarry/extract"
+	"github.com/quarryhq/quarry/internal/safezip"
+)
+
+// Media types read by the parser.
+const (
+	MediaTypeDOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+	MediaTypeDOTX = "application/vnd.openxmlformats-officedocument.wordprocessingml.template"
+	MediaTypeDOCM = "application/vnd.ms-word.document.macroenabled.12"
+	MediaTypeDOTM = "application/vnd.ms-word.template.macroenabled.12"
+)
+
+// version is reported as metadata.parser_version.
+const version = "1.0.0"
+
+// Options tune the parser. The zero value is the default of [New].
+type Options struct {
+	// HeadersFooters adds the text of page headers (before the body) and
+	// page footers (after the notes), each distinct text once, to every
+	// document; a caller can also ask per document with
+	// extract.Input.HeadersFooters. They are left out by default: they are
+	// page furniture (running titles, page numbers, disclaimers) that
+	// repeats on every page, and Pandoc, Docling and MarkItDown leave them
+	// out too.
+	HeadersFooters bool
+}
+
+// Parser extracts the text of WordprocessingML documents (DOCX, DOCM, DOTX,
+// DOTM). Its zero value is not usable; call [New].
+type Parser struct {
+	opts Options
+}
+
+// New returns a DOCX parser with the default options.
+func New() *Parser { return &Parser{} }
+
+// NewWithOptions returns a DOCX parser with opts.
+func NewWithOptions(opts Options) *Parser { return &Parser{opts: opts} }
+
+// MediaTypes lists the WordprocessingML package types.
+func (p *Parser) MediaTypes() []string {
+	return []string{MediaTypeDOCX, MediaTypeDOCM, MediaTypeDOTX, MediaTypeDOTM}
+}
+
+// Version returns the parser version.
+func (p *Parser) Version() string { return version }
+
+// cfbMagic starts an OLE compound file, the container of encrypted OOXML.
+var cfbMagic = []byte{0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1}
+
+// encryptedPackage is the UTF-16LE name of the stream of an encrypted
+// OOXML package inside its compound file.
+var encryptedPackage = utf16le("EncryptedPackage")
+
+func utf16le(s string) []byte {
+	b := make([]byte, 0, 2*len(s))
+	for _, c := range s {
+		b = append(b, byte(c), 0)
+	}
+	return b
+}
+
+// Sniff recognises WordprocessingML packages the generic sniffer misses: a
+// ZIP whose local file headers within head name a "word/" part, and an
+// encrypted OOXML package (a compound file holding "EncryptedPackage"),
+// which Parse then refuses with [extract.ErrEncrypted].
+func (p *Parser) Sniff(head []byte) string {
+	if bytes.HasPrefix(head, cfbMagic) {
+		if bytes.Contains(head, encryptedPackage) {
+			return MediaTypeDOCX
+		}
+		return ""
+	}
+	if !bytes.HasPrefix(head, []byte("PK\x03\x04")) {
+		return ""
+	}
+	triedTypes := false
+	for i := 0; i+30 <= len(head); {
+		j := bytes.Index(head[i:], []byte("PK\x03\x04"))
+		if j < 0 {
+			break
+		}
+		i += j
+		if i+30 > len(head) {
+			break
+		}
+		n := int(binary.LittleEndian.Uint16(head[i+26:]))
+		name := head[i+30 : min(i+30+n, len(head))]
+		if bytes.HasPrefix(name, []byte("word/")) {
+			return MediaTypeDOCX
+		}
+		if string(name) == "[Content_Types].xml" && !triedTypes {
+			triedTypes = true // once: inflating is the costly part
+			if t := sniffContentTypes(head[i:]); t != "" {
+				return t
+			}
+		}
+		i += 4
+	}
+	return ""
+}
+
+// sniffContentTypes reads the [Content_Types].xml entry whose local header
+// starts lh (when its data lie within lh) and returns the media type its
+// main-part override names. It inflates at most 64 KiB.
+func sniffContentTypes(lh []byte) string {
+	flags := binary.LittleEndian.Uint16(lh[6:])
+	method := binary.LittleEndian.Uint16(lh[8:])
+	csize := int(binary.LittleEndian.Uint32(lh[18:]))
+	start := 30 + int(binary.LittleEndian.Uint16(lh[26:])) + int(binary.LittleEndian.Uint16(lh[28:]))
+	if start > len(lh) || flags&1 != 0 {
+		return ""
+	}
+	data := lh[start:]
+	if flags&8 == 0 && csize < len(data) {
+		data = data[:csize]
+	}
+	var r io.Reader
+	switch method {
+	case 0:
+		r = bytes.NewReader(data)
+	case 8:
+		fr := flate.NewReader(bytes.NewReader(data))
+		defer fr.Close()
+		r = fr
+	default:
+		return ""
+	}
+	xml, _ := io.ReadAll(io.LimitReader(r, 64<<10)) // a truncated stream still yields its start
+	xml = bytes.ToLower(xml)
+	switch {
+	case bytes.Contains(xml, []byte("ms-word.document.macroenabled.main+xml")):
+		return MediaTypeDOCM
+	case bytes.Contains(xml, []byte("ms-word.template.macroenabledtemplate.main+xml")):
+		return MediaTypeDOTM
+	case bytes.Contains(xml, []byte("wordprocessingml.template.main+xml")):
+		return MediaTypeDOTX
+	case bytes.Contains(xml, []byte("wordprocessingml.document.main+xml")):
+		return MediaTypeDOCX
+	}
+	return ""
+}
+
+// maxPartBytes caps the small bookkeeping parts (relationships, content
+// types, styles, numbering, properties) whose content is not text.
+const maxPartBytes = 16 << 20
+
+// Parse extracts the text of a WordprocessingML document: the body in
+// order (paragraphs, lists, tables, text boxes, content controls, equations,
+// tracked changes accepted), then footnotes and endnotes.
+func (p *Parser) Parse(ctx context.Context, in extract.Input) (*extract.Document, error) {
+	if in.R == nil || in.Size <= 0 {
+		return nil, fmt.Errorf("docx: %w: the document is empty", extract.ErrMalformed)
+	}
+	if err := checkCFB(in); err != nil {
+		return nil, err
+	}
+	zr, err := safezip.Open(in.R, in.Size, in.Limits)
+	if err != nil {
+		return nil, fmt.Errorf("docx: %w", err)
+	}
+	pkgRels, err := readRels(ctx, zr, "")
+	if isFatal(err) {
+		return nil, err
+	}
+	main, err := mainPart(ctx, zr, pkgRels)
+	if err != nil {
+		return nil, err
+	}
+	if main == "" {
+		return nil, fmt.Errorf("docx: %w: the package has no main document part", extract.ErrMalformed)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	rels, err := readRels(ctx, zr, main)
+	if isFatal(err) {
+		return nil, err
+	}
+
+	num := newNumbering()
+	for _, opt := range []struct {
+		typ  string
+		read func(context.Context, *safezip.Reader, string) error
+	}{{"styles", num.readStyles}, {"numbering", num.readNumbering}} {
+		if r, ok := relOfType(rels, opt.typ); ok {
+			if f := zr.Lookup(r.target); f != nil && f.Size <= maxPartBytes {
+				if err := opt.read(ctx, zr, r.target); isFatal(err) {
+					return nil, err
+				}
+			}
+		}
+	}
+
+	maxChars := in.Limits.MaxChars
+	if maxChars <= 0 {
+		maxChars = extract.DefaultLimits.MaxChars
+	}
+	w := &walker{num: num, maxChars: maxChars}
+	var blocks []string
+	var footers []string
+	if p.opts.HeadersFooters || in.HeadersFooters {
+		seen := map[string]bool{}
+		for _, kind := range []string{"header", "footer"} {
+			for _, r := range rels {
+				if !strings.HasSuffix(r.typ, "/"+kind) || zr.Lookup(r.target) == nil {
+					continue
+				}
+				text, err := w.walkFile(ctx, zr, r.target)
+				if err != nil {
+					return nil, err
+				}
+				if t := strings.TrimSpace(text); t != "" && !seen[t] {
+					seen[t] = true
+					if kind == "header" {
+						blocks = append(blocks, t)
+					} else {
+						footers = append(footers, t)
+					}
+				}
+			}
+		}
+	}
+
+	w.recordRefs = true
+	body, err := w.walkFile(ctx, zr, main)
+	if err != nil {
+		return nil, err
+	}
+	w.recordRefs = false
+	blocks = append(blocks, body)
+
+	if len(w.refs) > 0 && !w.full {
+		w.notes = map[string]string{}
+		for _, kind := range []string{"footnotes", "endnotes"} {
+			r, ok := relOfType(rels, kind)
+			if !ok || zr.Lookup(r.target) == nil {
+				continue
+			}
+			if _, err := w.walkFile(ctx, zr, r.target); err != nil {
+				return nil, err
+			}
+		}
+		for i, key := range w.refs {
+			if t := strings.TrimSpace(w.notes[key]); t != "" {
+				blocks = append(blocks, "["+strconv.Itoa(i+1)+"] "+t)
+			}
+		}
+	}
+	blocks = append(blocks, footers...)
+
+	doc := &extract.Document{Text: joinBlocks(blocks)}
+	if w.full {
+		// Stopped at the output cap: cut exactly there and say so (the
+		// Extractor only notices text longer than the cap).
+		doc.Text = cutRunes(doc.Text, maxChars)
+		doc.Warnings = append(doc.Warnings, extract.Warning{
+			Code:    extract.WarnTruncated,
+			Message: "the text was cut at " + strconv.Itoa(maxChars) + " characters",
+		})
+	}
+	if err := readCore(ctx, zr, pkgRels, &doc.Metadata); isFatal(err) {
+		return nil, err
+	}
+	if n := len(zr.Skipped()); n > 0 {
+		doc.Warnings = append(doc.Warnings, extract.Warning{
+			Code:    extract.WarnEmbeddedSkipped,
+			Message: strconv.Itoa(n) + " archive entries with unsafe names or symlinks were ignored",
+		})
+	}
+	return doc, nil
+}
+
+// walkFile walks one part. A walk cut short by the output cap is no error.
+func (w *walker) walkFile(ctx context.Context, zr *safezip.Reader, part string) (string, error) {
+	if w.full {
+		return "", nil
+	}
+	x, err := openXML(ctx, zr, part)
+	if err != nil {
+		return "", fmt.Errorf("docx: %w", err)
+	}
+	defer x.Close()
+	return w.walkPart(x)
+}
+
+func joinBlocks(blocks []string) string {
+	var b strings.Builder
+	for _, s := range blocks {
+		if strings.TrimSpace(s) == "" {
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteString("\n\n")
+		}
+		b.WriteString(s)
+	}
+	return b.String()
+}
+
+// checkCFB refuses an OLE compound file: an encrypted OOXML package is one
+// (with an "EncryptedPackage" stream), and so is a legacy .doc, which this
+// parser does not read.
+func checkCFB(in extract.Input) error {
+	head := make([]byte, 8)
+	if _, err := in.R.ReadAt(head, 0); err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("docx: read: %w", err)
+	}
+	if !bytes.Equal(head, cfbMagic) {
+		return nil
+	}
+	if cfbHasStream(in.R, in.Size, encryptedPackage) {
+		return fmt.Errorf("docx: %w: the package is encrypted (password-protected OOXML)", extract.ErrEncrypted)
+	}
+	return fmt.Errorf("docx: %w: an OLE compound file, not an OOXML package", extract.ErrMalformed)
+}
+
+// cfbHasStream looks for a directory entry name in the first directory
+// sector of a compound file and, failing that, in the first 64 KiB.
+func cfbHasStream(r io.ReaderAt, size int64, name []byte) bool {
+	hdr := make([]byte, 512)
+	if _, err := r.ReadAt(hdr, 0); err != nil && !errors.Is(err, io.EOF) {
+		return false
+	}
+	shift := binary.LittleEndian.Uint16(hdr[30:])
+	if shift == 9 || shift == 12 {
+		sectorSize := int64(1) << shift
+		dirSector := int64(binary.LittleEndian.Uint32(hdr[48:]))
+		if off := (dirSector + 1) * sectorSize; dirSector < 0xFFFFFFFA && off < size {
+			sec := make([]byte, sectorSize)
+			n, _ := r.ReadAt(sec, off)
+			if bytes.Contains(sec[:n], name) {
+				return true
+			}
+		}
+	}
+	buf := make([]byte, min(size, 64<<10))
+	n, _ := r.ReadAt(buf, 0)
+	return bytes.Contains(buf[:n], name)
+}
+
+// Interface guards.
+var (
+	_ extract.Parser    = (*Parser)(nil)
+	_ extract.Sniffer   = (*Parser)(nil)
+	_ extract.Versioner = (*Parser)(nil)
+)

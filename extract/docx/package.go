@@ -1,0 +1,477 @@
+package docx
+
+import (
+	"context"
+	"encoding/xml"
+	"errors"
+	"io"
+	"io/fs"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/quarryhq/quarry/extract"
+	"github.com/quarryhq/quarry/internal/safezip"
+)
+
+// rel is one relationship of a .rels part, its target resolved to a part
+// name.
+type rel struct {
+	id, typ, target string
+}
+
+// relsFor returns the relationships part of part ("" for the package).
+func relsFor(part string) string {
+	if part == "" {
+		return "_rels/.rels"
+	}
+	dir, file := path.Split(part)
+	return dir + "_rels/" + file + ".rels"
+}
+
+// readRels reads the relationships of part. A missing rels part is no
+// relationships.
+func readRels(ctx context.Context, zr *safezip.Reader, part string) ([]rel, error) {
+	name := relsFor(part)
+	if zr.Lookup(name) == nil {
+		return nil, nil
+	}
+	x, err := openXML(ctx, zr, name)
+	if err != nil {
+		return nil, err
+	}
+	defer x.Close()
+	base := path.Dir("/" + part)
+	var out []rel
+	for {
+		tok, err := x.next()
+		if err == io.EOF {
+			return out, nil
+		}
+		if err != nil {
+			return out, err
+		}
+		se, ok := tok.(xml.StartElement)
+		if !ok || se.Name.Local != "Relationship" || strings.EqualFold(attr(se, "TargetMode"), "External") {
+			continue
+		}
+		t := attr(se, "Target")
+		if t == "" {
+			continue
+		}
+		if !strings.HasPrefix(t, "/") {
+			t = path.Join(base, t)
+		}
+		out = append(out, rel{id: attr(se, "Id"), typ: attr(se, "Type"), target: strings.TrimPrefix(path.Clean(t), "/")})
+	}
+}
+
+// relOfType returns the first relationship whose type ends in "/"+suffix
+// (transitional and strict OOXML differ only before the last element).
+func relOfType(rels []rel, suffix string) (rel, bool) {
+	for _, r := range rels {
+		if strings.HasSuffix(r.typ, "/"+suffix) {
+			return r, true
+		}
+	}
+	return rel{}, false
+}
+
+// mainContentTypes are the content types of a WordprocessingML main part.
+var mainContentTypes = []string{
+	"application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml",
+	"application/vnd.openxmlformats-officedocument.wordprocessingml.template.main+xml",
+	"application/vnd.ms-word.document.macroEnabled.main+xml",
+	"application/vnd.ms-word.template.macroEnabledTemplate.main+xml",
+}
+
+// mainPart finds the main document part: the package's officeDocument
+// relationship, else the [Content_Types].xml override of a main content
+// type, else word/document.xml.
+func mainPart(ctx context.Context, zr *safezip.Reader, pkgRels []rel) (string, error) {
+	if r, ok := relOfType(pkgRels, "officeDocument"); ok && zr.Lookup(r.target) != nil {
+		return r.target, nil
+	}
+	if zr.Lookup("[Content_Types].xml") != nil {
+		x, err := openXML(ctx, zr, "[Content_Types].xml")
+		if err != nil {
+			return "", err
+		}
+		defer x.Close()
+		for {
+			tok, err := x.next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				if isFatal(err) {
+					return "", err
+				}
+				break
+			}
+			se, ok := tok.(xml.StartElement)
+			if !ok || se.Name.Local != "Override" {
+				continue
+			}
+			ct := strings.ToLower(attr(se, "ContentType"))
+			for _, m := range mainContentTypes {
+				if ct == strings.ToLower(m) {
+					if name := strings.TrimPrefix(attr(se, "PartName"), "/"); zr.Lookup(name) != nil {
+						return name, nil
+					}
+				}
+			}
+		}
+	}
+	if zr.Lookup("word/document.xml") != nil {
+		return "word/document.xml", nil
+	}
+	return "", nil
+}
+
+// isFatal reports whether err must stop the extraction even when it comes
+// from an optional part: limits, encryption and cancellation. A malformed
+// optional part (styles, numbering, properties) only loses its features.
+func isFatal(err error) bool {
+	return err != nil && !errors.Is(err, extract.ErrMalformed) && !errors.Is(err, fs.ErrNotExist)
+}
+
+// readCore reads title, author and dates from the core properties part.
+func readCore(ctx context.Context, zr *safezip.Reader, pkgRels []rel, md *extract.Metadata) error {
+	name := "docProps/core.xml"
+	if r, ok := relOfType(pkgRels, "core-properties"); ok {
+		name = r.target
+	}
+	if zr.Lookup(name) == nil {
+		return nil
+	}
+	x, err := openXML(ctx, zr, name)
+	if err != nil {
+		return err
+	}
+	defer x.Close()
+	var field string
+	var text strings.Builder
+	for {
+		tok, err := x.next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			field = t.Name.Local
+			text.Reset()
+		case xml.CharData:
+			if field != "" && text.Len() < 4096 {
+				text.Write(t)
+			}
+		case xml.EndElement:
+			v := strings.TrimSpace(text.String())
+			switch t.Name.Local {
+			case "title":
+				md.Title = v
+			case "creator":
+				md.Author = v
+			case "language":
+				md.Language = v
+			case "created":
+				md.Created = parseW3CDTF(v)
+			case "modified":
+				md.Modified = parseW3CDTF(v)
+			}
+			field = ""
+		}
+	}
+}
+
+func parseW3CDTF(s string) *time.Time {
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02T15:04Z07:00", "2006-01-02"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return &t
+		}
+	}
+	return nil
+}
+
+// numbering holds the list definitions of numbering.xml and the list
+// properties paragraph styles carry.
+type numbering struct {
+	nums     map[string]string            // numId -> abstractNumId
+	levels   map[string]map[int]*levelDef // abstractNumId -> ilvl -> level
+	override map[string]map[int]int       // numId -> ilvl -> start override
+	styles   map[string]styleDef          // paragraph styleId -> style
+	counters map[string]map[int]int       // numId -> ilvl -> current value
+}
+
+type levelDef struct {
+	start  int
+	format string
+	text   string
+}
+
+type styleDef struct {
+	basedOn, numID string
+	ilvl           int
+	hasNum         bool
+}
+
+func newNumbering() *numbering {
+	return &numbering{
+		nums: map[string]string{}, levels: map[string]map[int]*levelDef{},
+		override: map[string]map[int]int{}, styles: map[string]styleDef{},
+		counters: map[string]map[int]int{},
+	}
+}
+
+func atoi(s string) int {
+	n, _ := strconv.Atoi(s)
+	return n
+}
+
+// readNumbering reads numbering.xml.
+func (nb *numbering) readNumbering(ctx context.Context, zr *safezip.Reader, part string) error {
+	x, err := openXML(ctx, zr, part)
+	if err != nil {
+		return err
+	}
+	defer x.Close()
+	var abs, num string
+	var lvl *levelDef
+	ovLvl := -1
+	for {
+		tok, err := x.next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			switch t.Name.Local {
+			case "abstractNum":
+				abs, num = attr(t, "abstractNumId"), ""
+				if nb.levels[abs] == nil {
+					nb.levels[abs] = map[int]*levelDef{}
+				}
+			case "num":
+				num, abs = attr(t, "numId"), ""
+			case "abstractNumId":
+				if num != "" {
+					nb.nums[num] = attr(t, "val")
+				}
+			case "lvlOverride":
+				ovLvl = atoi(attr(t, "ilvl"))
+			case "startOverride":
+				if num != "" && ovLvl >= 0 {
+					if nb.override[num] == nil {
+						nb.override[num] = map[int]int{}
+					}
+					nb.override[num][ovLvl] = atoi(attr(t, "val"))
+				}
+			case "lvl":
+				if abs != "" && len(nb.levels[abs]) < 16 {
+					lvl = &levelDef{start: 1, format: "decimal"}
+					nb.levels[abs][atoi(attr(t, "ilvl"))] = lvl
+				} else {
+					lvl = nil
+				}
+			case "start":
+				if lvl != nil {
+					lvl.start = atoi(attr(t, "val"))
+				}
+			case "numFmt":
+				if lvl != nil {
+					lvl.format = attr(t, "val")
+				}
+			case "lvlText":
+				if lvl != nil {
+					lvl.text = attr(t, "val")
+				}
+			}
+		case xml.EndElement:
+			switch t.Name.Local {
+			case "lvl":
+				lvl = nil
+			case "lvlOverride":
+				ovLvl = -1
+			case "abstractNum":
+				abs = ""
+			case "num":
+				num = ""
+			}
+		}
+	}
+}
+
+// readStyles reads the list properties of the paragraph styles.
+func (nb *numbering) readStyles(ctx context.Context, zr *safezip.Reader, part string) error {
+	x, err := openXML(ctx, zr, part)
+	if err != nil {
+		return err
+	}
+	defer x.Close()
+	var id string
+	var cur styleDef
+	for {
+		tok, err := x.next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			switch t.Name.Local {
+			case "style":
+				id, cur = "", styleDef{}
+				if attr(t, "type") == "paragraph" {
+					id = attr(t, "styleId")
+				}
+			case "basedOn":
+				cur.basedOn = attr(t, "val")
+			case "numId":
+				cur.numID, cur.hasNum = attr(t, "val"), true
+			case "ilvl":
+				cur.ilvl = atoi(attr(t, "val"))
+			case "pPrChange", "rPr":
+				if err := x.skip(); err != nil {
+					return err
+				}
+			}
+		case xml.EndElement:
+			if t.Name.Local == "style" && id != "" && len(nb.styles) < 100000 {
+				nb.styles[id] = cur
+				id = ""
+			}
+		}
+	}
+}
+
+// listOf resolves the list of a paragraph from its direct numPr and its
+// style chain. ok is false when the paragraph is not a list item.
+func (nb *numbering) listOf(numID string, ilvl int, hasNum, hasLvl bool, style string) (string, int, bool) {
+	if !hasNum {
+		for i := 0; style != "" && i < 16; i++ {
+			s, ok := nb.styles[style]
+			if !ok {
+				break
+			}
+			if s.hasNum {
+				numID, hasNum = s.numID, true
+				if !hasLvl {
+					ilvl = s.ilvl
+				}
+				break
+			}
+			style = s.basedOn
+		}
+	}
+	if !hasNum || numID == "" || numID == "0" {
+		return "", 0, false
+	}
+	return numID, min(max(ilvl, 0), 8), true
+}
+
+// marker returns the list marker of the next item of list numID at ilvl
+// and advances the list's counters.
+func (nb *numbering) marker(numID string, ilvl int) string {
+	abs := nb.levels[nb.nums[numID]]
+	lv := abs[ilvl]
+	if lv == nil || lv.format == "bullet" || lv.format == "none" || lv.format == "" {
+		return "-"
+	}
+	c := nb.counters[numID]
+	if c == nil {
+		c = map[int]int{}
+		nb.counters[numID] = c
+	}
+	startOf := func(l int) int {
+		if s, ok := nb.override[numID][l]; ok {
+			return s
+		}
+		if d := abs[l]; d != nil {
+			return d.start
+		}
+		return 1
+	}
+	if _, ok := c[ilvl]; ok {
+		c[ilvl]++
+	} else {
+		c[ilvl] = startOf(ilvl)
+	}
+	for l := range c {
+		if l > ilvl {
+			delete(c, l)
+		}
+	}
+	text := lv.text
+	if text == "" {
+		text = "%" + strconv.Itoa(ilvl+1) + "."
+	}
+	var b strings.Builder
+	for i := 0; i < len(text); i++ {
+		if text[i] == '%' && i+1 < len(text) && text[i+1] >= '1' && text[i+1] <= '9' {
+			l := int(text[i+1] - '1')
+			v, ok := c[l]
+			if !ok {
+				v = startOf(l)
+			}
+			f := "decimal"
+			if d := abs[l]; d != nil {
+				f = d.format
+			}
+			b.WriteString(formatNumber(v, f))
+			i++
+			continue
+		}
+		b.WriteByte(text[i])
+	}
+	m := strings.TrimSpace(b.String())
+	if m == "" {
+		return "-"
+	}
+	return m
+}
+
+func formatNumber(n int, format string) string {
+	switch format {
+	case "lowerLetter", "upperLetter":
+		if n < 1 || n > 26*10 { // at most ten letters ("zzzzzzzzzz")
+			return strconv.Itoa(n)
+		}
+		s := strings.Repeat(string(rune('a'+(n-1)%26)), (n-1)/26+1)
+		if format == "upperLetter" {
+			s = strings.ToUpper(s)
+		}
+		return s
+	case "lowerRoman", "upperRoman":
+		s := roman(n)
+		if format == "lowerRoman" {
+			s = strings.ToLower(s)
+		}
+		return s
+	}
+	return strconv.Itoa(n)
+}
+
+func roman(n int) string {
+	if n < 1 || n >= 4000 {
+		return strconv.Itoa(n)
+	}
+	vals := []int{1000, 900, 500, 400, 100, 90, 50, 40, 10, 9, 5, 4, 1}
+	syms := []string{"M", "CM", "D", "CD", "C", "XC", "L", "XL", "X", "IX", "V", "IV", "I"}
+	var b strings.Builder
+	for i, v := range vals {
+		for n >= v {
+			b.WriteString(syms[i])
+			n -= v
+		}
+	}
+	return b.String()
+}

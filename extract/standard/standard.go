@@ -1,0 +1,42 @@
+// Package standard registers Quarry's built-in parsers, the set the quarry
+// binary and server use. Embedders that want fewer formats (or that avoid a
+// parser's dependencies) register the parser packages they want instead.
+package standard
+
+import (
+	"github.com/quarryhq/quarry/extract"
+	"github.com/quarryhq/quarry/extract/docx"
+	"github.com/quarryhq/quarry/extract/html"
+	"github.com/quarryhq/quarry/extract/markdown"
+	"github.com/quarryhq/quarry/extract/pdf"
+	"github.com/quarryhq/quarry/extract/txt"
+)
+
+// Register adds every built-in parser to r, under the names "text",
+// "markdown", "html", "docx" and "pdf".
+func Register(r *extract.Registry) error {
+	for _, p := range []struct {
+		name   string
+		parser extract.Parser
+	}{
+		{"text", txt.New()},
+		{"markdown", markdown.New()},
+		{"html", html.New()},
+		{"docx", docx.New()},
+		{"pdf", pdf.New()},
+	} {
+		if err := r.Register(p.name, p.parser); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// NewRegistry returns a Registry holding every built-in parser.
+func NewRegistry() *extract.Registry {
+	r := extract.NewRegistry()
+	if err := Register(r); err != nil {
+		panic(err) // the built-in set is fixed: a conflict is a bug in Quarry
+	}
+	return r
+}

@@ -1,0 +1,43 @@
+package server
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// v1Description is the OpenAPI description of /api/v1: the envelope and the
+// closed list of error codes.
+var v1Description = `Quarry turns documents (PDF, DOCX, HTML, Markdown, text) into clean, citable text and summaries.
+
+Every JSON response is one envelope: ` + "`{success, data, error, request_id}`" + `. On failure ` + "`error`" + ` holds
+` + "`{code, message, details?}`" + `, where ` + "`code`" + ` is one of the closed list below and always comes with the same
+HTTP status. ` + "`request_id`" + ` equals the ` + "`X-Request-Id`" + ` response header; a printable incoming ` + "`X-Request-Id`" + ` of at
+most 128 characters is kept. Server errors never carry internal details. ` + "`/metrics`" + ` (Prometheus text) and
+` + "`/docs`" + ` (HTML) are the only responses that are not envelopes.
+
+Error codes:
+
+` + codeTable() + `
+Not every code is reachable yet: authentication, rate limits and media endpoints arrive in later releases.`
+
+var v2Description = "The /api/v2 namespace: reserved for breaking changes. It serves only its health check today."
+
+func codeTable() string {
+	codes := make([]string, 0, len(CodeStatus))
+	for c := range CodeStatus {
+		codes = append(codes, c)
+	}
+	slices.SortFunc(codes, func(a, b string) int {
+		if d := CodeStatus[a] - CodeStatus[b]; d != 0 {
+			return d
+		}
+		return strings.Compare(a, b)
+	})
+	var b strings.Builder
+	b.WriteString("| code | status |\n|---|---|\n")
+	for _, c := range codes {
+		fmt.Fprintf(&b, "| `%s` | %d |\n", c, CodeStatus[c])
+	}
+	return b.String()
+}

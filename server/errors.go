@@ -1,0 +1,145 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+
+	"github.com/quarryhq/quarry/extract"
+	"github.com/quarryhq/quarry/sources"
+	"github.com/quarryhq/quarry/urlfetch"
+)
+
+// Error codes of CONTRACT.md section 2: one closed list, each with exactly
+// one status.
+const (
+	CodeInvalidRequest        = "invalid_request"
+	CodeValidationError       = "validation_error"
+	CodeURLForbidden          = "url_forbidden"
+	CodeUnauthorized          = "unauthorized"
+	CodeInvalidToken          = "invalid_token"
+	CodeTokenExpired          = "token_expired"
+	CodeTokenReused           = "token_reused"
+	CodeForbidden             = "forbidden"
+	CodeFeatureDisabled       = "feature_disabled"
+	CodeNotFound              = "not_found"
+	CodeMethodNotAllowed      = "method_not_allowed"
+	CodeConflict              = "conflict"
+	CodePayloadTooLarge       = "payload_too_large"
+	CodeUnsupportedMediaType  = "unsupported_media_type"
+	CodeEncryptedDocument     = "encrypted_document"
+	CodeMalformedDocument     = "malformed_document"
+	CodeExtractionTimeout     = "extraction_timeout"
+	CodeMediaTooLong          = "media_too_long"
+	CodeRateLimited           = "rate_limited"
+	CodeInternal              = "internal"
+	CodeFetchFailed           = "fetch_failed"
+	CodeOverCapacity          = "over_capacity"
+	CodeDependencyUnavailable = "dependency_unavailable"
+	CodeUpstreamTimeout       = "upstream_timeout"
+)
+
+// CodeStatus is the HTTP status of every error code.
+var CodeStatus = map[string]int{
+	CodeInvalidRequest:        http.StatusBadRequest,
+	CodeValidationError:       http.StatusUnprocessableEntity,
+	CodeURLForbidden:          http.StatusBadRequest,
+	CodeUnauthorized:          http.StatusUnauthorized,
+	CodeInvalidToken:          http.StatusUnauthorized,
+	CodeTokenExpired:          http.StatusUnauthorized,
+	CodeTokenReused:           http.StatusUnauthorized,
+	CodeForbidden:             http.StatusForbidden,
+	CodeFeatureDisabled:       http.StatusForbidden,
+	CodeNotFound:              http.StatusNotFound,
+	CodeMethodNotAllowed:      http.StatusMethodNotAllowed,
+	CodeConflict:              http.StatusConflict,
+	CodePayloadTooLarge:       http.StatusRequestEntityTooLarge,
+	CodeUnsupportedMediaType:  http.StatusUnsupportedMediaType,
+	CodeEncryptedDocument:     http.StatusUnprocessableEntity,
+	CodeMalformedDocument:     http.StatusUnprocessableEntity,
+	CodeExtractionTimeout:     http.StatusUnprocessableEntity,
+	CodeMediaTooLong:          http.StatusUnprocessableEntity,
+	CodeRateLimited:           http.StatusTooManyRequests,
+	CodeInternal:              http.StatusInternalServerError,
+	CodeFetchFailed:           http.StatusBadGateway,
+	CodeOverCapacity:          http.StatusServiceUnavailable,
+	CodeDependencyUnavailable: http.StatusServiceUnavailable,
+	CodeUpstreamTimeout:       http.StatusGatewayTimeout,
+}
+
+// ErrorCode classifies an error of Quarry's domain packages: the contract's
+// error code and a message safe to show the caller. It is the one place
+// where domain errors meet the contract; the CLI uses it too. Errors it does
+// not know are "internal" with a generic message.
+func ErrorCode(err error) (code, message string) {
+	if oe, ok := errors.AsType[*extract.OptionError](err); ok {
+		return CodeValidationError, oe.Error()
+	}
+	switch {
+	case errors.Is(err, sources.ErrNotFound):
+		return CodeNotFound, "source not found"
+	case errors.Is(err, sources.ErrInvalidCursor):
+		return CodeInvalidRequest, "the cursor is not valid"
+	case errors.Is(err, sources.ErrEmpty):
+		return CodeValidationError, "the file is empty"
+	case errors.Is(err, urlfetch.ErrTooLarge):
+		// Fetch errors get fixed messages: their text can name the
+		// addresses a host resolved to, which the caller must not learn.
+		return CodePayloadTooLarge, "the download exceeds the size limit"
+	case errors.Is(err, sources.ErrTooLarge), errors.Is(err, extract.ErrTooLarge):
+		return CodePayloadTooLarge, err.Error()
+	case errors.Is(err, extract.ErrUnsupportedFormat):
+		return CodeUnsupportedMediaType, err.Error()
+	case errors.Is(err, extract.ErrEncrypted):
+		return CodeEncryptedDocument, err.Error()
+	case errors.Is(err, extract.ErrTimeout):
+		return CodeExtractionTimeout, err.Error()
+	case errors.Is(err, extract.ErrMalformed):
+		return CodeMalformedDocument, err.Error()
+	case errors.Is(err, urlfetch.ErrInvalidURL):
+		return CodeInvalidRequest, "the URL is not valid"
+	case errors.Is(err, urlfetch.ErrForbidden):
+		return CodeURLForbidden, "the URL is not allowed: only http and https to public addresses on allowed ports, without credentials"
+	case errors.Is(err, urlfetch.ErrTimeout):
+		return CodeUpstreamTimeout, "the remote server did not answer in time"
+	case errors.Is(err, urlfetch.ErrFetchFailed):
+		if fe, ok := errors.AsType[*urlfetch.Error](err); ok && fe.StatusCode != 0 {
+			return CodeFetchFailed, "the remote server answered with status " + strconv.Itoa(fe.StatusCode)
+		}
+		return CodeFetchFailed, "the remote server could not be reached or sent an invalid response"
+	}
+	return CodeInternal, "internal error"
+}
+
+// fail turns a domain error into the error envelope a handler returns. The
+// cause of a 5xx is logged with the request id and never sent.
+func (s *Server) fail(ctx context.Context, err error) error {
+	code, msg := ErrorCode(err)
+	status := CodeStatus[code]
+	var details []ErrorDetail
+	if oe, ok := errors.AsType[*extract.OptionError](err); ok {
+		field := "body.options." + oe.Field
+		if oe.Field == "mode" {
+			field = "body.mode"
+		}
+		details = []ErrorDetail{{Field: field, Message: oe.Reason}}
+	}
+	if code == CodeValidationError && errors.Is(err, sources.ErrEmpty) {
+		details = []ErrorDetail{{Field: "file", Message: "the file is empty"}}
+	}
+	switch {
+	case errors.Is(err, context.Canceled):
+		s.log.LogAttrs(ctx, slog.LevelInfo, "request cancelled by client", slog.String("request_id", requestIDFrom(ctx)))
+	case status >= 500:
+		s.log.LogAttrs(ctx, slog.LevelError, "request failed", slog.String("request_id", requestIDFrom(ctx)), slog.String("error", err.Error()))
+	default:
+		// The full cause of a refusal, for operators; the caller got the
+		// public message only.
+		s.log.LogAttrs(ctx, slog.LevelDebug, "request refused", slog.String("request_id", requestIDFrom(ctx)), slog.String("code", code), slog.String("error", err.Error()))
+	}
+	e := newError(status, code, msg, details...)
+	e.RequestID = requestIDFrom(ctx)
+	return e
+}

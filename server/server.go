@@ -1,0 +1,230 @@
+package server
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/VictoriaMetrics/metrics"
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/adapters/humachi"
+	"github.com/go-chi/chi/v5"
+
+	"github.com/quarryhq/quarry/extract"
+	"github.com/quarryhq/quarry/sources"
+)
+
+// Config configures the HTTP server. The zero value is usable; zero fields
+// take the defaults named on each field.
+type Config struct {
+	// Version is reported by /health and the OpenAPI document.
+	Version string
+	// Logger receives access logs and the causes of 5xx responses.
+	// Default: discard.
+	Logger *slog.Logger
+	// MaxUploadBytes caps an uploaded file (default 50 MiB). A multipart
+	// body may exceed it by MultipartOverheadBytes for its headers.
+	MaxUploadBytes int64
+	// UploadTimeout bounds reading an upload body (default 2 minutes).
+	UploadTimeout time.Duration
+	// WriteTimeout bounds writing any response (default 5 minutes).
+	WriteTimeout time.Duration
+	// ReadHeaderTimeout bounds reading request headers (default 10 s).
+	ReadHeaderTimeout time.Duration
+	// IdleTimeout closes idle keep-alive connections (default 120 s).
+	IdleTimeout time.Duration
+	// MaxHeaderBytes caps request headers (default 64 KiB).
+	MaxHeaderBytes int
+	// ShutdownTimeout bounds graceful shutdown (default 25 s).
+	ShutdownTimeout time.Duration
+	// MetricsAddr, when set, serves /metrics on its own listener instead
+	// of the API listener.
+	MetricsAddr string
+}
+
+// MultipartOverheadBytes is the room a multipart upload body gets beyond
+// MaxUploadBytes for part headers and small fields.
+const MultipartOverheadBytes = 64 << 10
+
+func (c Config) withDefaults() Config {
+	c.Version = cmp.Or(c.Version, "dev")
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	c.MaxUploadBytes = cmp.Or(c.MaxUploadBytes, 50<<20)
+	c.UploadTimeout = cmp.Or(c.UploadTimeout, 2*time.Minute)
+	c.WriteTimeout = cmp.Or(c.WriteTimeout, 5*time.Minute)
+	c.ReadHeaderTimeout = cmp.Or(c.ReadHeaderTimeout, 10*time.Second)
+	c.IdleTimeout = cmp.Or(c.IdleTimeout, 120*time.Second)
+	c.MaxHeaderBytes = cmp.Or(c.MaxHeaderBytes, 64<<10)
+	c.ShutdownTimeout = cmp.Or(c.ShutdownTimeout, 25*time.Second)
+	return c
+}
+
+func (c Config) validate() error {
+	switch {
+	case c.MaxUploadBytes < 0:
+		return errors.New("server: Config.MaxUploadBytes must not be negative")
+	case c.UploadTimeout < 0, c.WriteTimeout < 0, c.ReadHeaderTimeout < 0, c.IdleTimeout < 0, c.ShutdownTimeout < 0:
+		return errors.New("server: Config timeouts must not be negative")
+	case c.MaxHeaderBytes < 0:
+		return errors.New("server: Config.MaxHeaderBytes must not be negative")
+	}
+	return nil
+}
+
+// Pinger is a dependency that /health checks.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// Deps are the domain services the server exposes.
+type Deps struct {
+	// Sources stores inputs and extracts them (required).
+	Sources *sources.Service
+	// Extractor is reported on by /health (optional).
+	Extractor *extract.Extractor
+	// Checks are pinged by /health, by name ("db", "storage", ...).
+	Checks map[string]Pinger
+}
+
+// Server is Quarry's HTTP server: the /api/v1 contract on huma v2 and chi v5.
+type Server struct {
+	cfg     Config
+	deps    Deps
+	log     *slog.Logger
+	router  *chi.Mux
+	v1      huma.API
+	v2      huma.API
+	metrics *metrics.Set
+}
+
+// New builds the server and registers every route.
+func New(cfg Config, deps Deps) (*Server, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	if deps.Sources == nil {
+		return nil, errors.New("server: Deps.Sources is required")
+	}
+	installErrorModel() // before any huma.Register
+
+	s := &Server{cfg: cfg, deps: deps, log: cfg.Logger, metrics: metrics.NewSet()}
+	r := chi.NewMux()
+	// Order: id first (everything logs it), then observation around the
+	// recoverer so panics are counted, then headers on every response.
+	r.Use(withRequestID, s.observe, s.recoverer, securityHeaders, writeDeadline(cfg.WriteTimeout))
+	r.NotFound(notFound)
+	r.MethodNotAllowed(methodNotAllowed)
+	if cfg.MetricsAddr == "" {
+		r.Get("/metrics", s.serveMetrics)
+	}
+	mountDocs(r)
+
+	s.v1 = humachi.New(r, apiConfig("Quarry API", cfg.Version, "/api/v1/openapi", v1Description))
+	s.v2 = humachi.New(r, apiConfig("Quarry API v2", cfg.Version, "/api/v2/openapi", v2Description))
+	s.router = r
+
+	s.bindHealth()
+	s.bindSources()
+	s.bindExtract()
+	return s, nil
+}
+
+func apiConfig(title, version, openAPIPath, description string) huma.Config {
+	hc := huma.DefaultConfig(title, version)
+	hc.CreateHooks = nil // no $schema field and Link header: the envelope stays clean
+	hc.OpenAPIPath = openAPIPath
+	hc.DocsPath = "" // docs are served by the binary at /docs, offline
+	hc.SchemasPath = ""
+	hc.Info.Description = description
+	return hc
+}
+
+// Handler returns the root handler (API, docs, health, metrics).
+func (s *Server) Handler() http.Handler { return s.router }
+
+// API returns the /api/v1 huma API, for embedding applications that add
+// their own operations and for tests.
+func (s *Server) API() huma.API { return s.v1 }
+
+// APIv2 returns the /api/v2 huma API.
+func (s *Server) APIv2() huma.API { return s.v2 }
+
+// Metrics returns the server's own metrics set, for embedders that add
+// metrics of their own.
+func (s *Server) Metrics() *metrics.Set { return s.metrics }
+
+func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+	s.metrics.WritePrometheus(w)
+	metrics.WriteProcessMetrics(w)
+}
+
+func (s *Server) httpServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
+		IdleTimeout:       s.cfg.IdleTimeout,
+		MaxHeaderBytes:    s.cfg.MaxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+}
+
+// Serve serves on ln until ctx is cancelled, then shuts down gracefully:
+// new connections are refused and requests in flight get
+// Config.ShutdownTimeout to finish.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	srv := s.httpServer(s.router)
+	srv.BaseContext = func(net.Listener) context.Context { return context.WithoutCancel(ctx) }
+	servers := []*http.Server{srv}
+	errc := make(chan error, 2)
+	go func() { errc <- srv.Serve(ln) }()
+	if s.cfg.MetricsAddr != "" {
+		mln, err := net.Listen("tcp", s.cfg.MetricsAddr)
+		if err != nil {
+			_ = srv.Close()
+			return fmt.Errorf("server: metrics listener: %w", err)
+		}
+		mux := http.NewServeMux()
+		mux.HandleFunc("GET /metrics", s.serveMetrics)
+		msrv := s.httpServer(mux)
+		servers = append(servers, msrv)
+		go func() { errc <- msrv.Serve(mln) }()
+	}
+	select {
+	case err := <-errc:
+		for _, x := range servers {
+			_ = x.Close()
+		}
+		return err
+	case <-ctx.Done():
+	}
+	s.log.Info("shutting down", "grace", s.cfg.ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	defer cancel()
+	var errs []error
+	for _, x := range servers {
+		if err := x.Shutdown(sctx); err != nil {
+			errs = append(errs, err)
+			_ = x.Close()
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// ListenAndServe listens on addr and calls Serve.
+func (s *Server) ListenAndServe(ctx context.Context, addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("server: listen: %w", err)
+	}
+	s.log.Info("listening", "addr", ln.Addr().String(), "version", s.cfg.Version)
+	return s.Serve(ctx, ln)
+}

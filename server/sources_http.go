@@ -1,0 +1,340 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/quarryhq/quarry/sources"
+)
+
+type sourceOutput struct {
+	Location string `header:"Location" doc:"URL of the new source"`
+	Body     Envelope[Source]
+}
+
+type sourceListOutput struct {
+	Body Envelope[SourceList]
+}
+
+type noContent struct{}
+
+// uploadInput streams the request body instead of letting huma parse it:
+// huma neither caps multipart bodies nor removes their temp files, and a
+// parsed form would write the file to disk once more before we store it.
+// Resolve runs after huma has read the (absent) body, and hands the handler
+// the raw stream.
+type uploadInput struct {
+	ContentType    string `header:"Content-Type"`
+	ContentLength  int64  `header:"Content-Length"`
+	IdempotencyKey string `header:"Idempotency-Key" maxLength:"255" doc:"accepted for forward compatibility; replay protection comes with a later release"`
+	body           io.Reader
+	setDeadline    func(time.Time) error
+}
+
+func (in *uploadInput) Resolve(ctx huma.Context) []error {
+	in.body = ctx.BodyReader()
+	in.setDeadline = ctx.SetReadDeadline
+	return nil
+}
+
+type downloadInput struct {
+	Body struct {
+		URL       string `json:"url" minLength:"1" maxLength:"8192" doc:"http or https URL of a document; private and loopback addresses are refused"`
+		ProjectID string `json:"project_id,omitempty" maxLength:"64"`
+	}
+}
+
+type listInput struct {
+	Limit     int    `query:"limit" minimum:"1" maximum:"100" default:"20"`
+	Cursor    string `query:"cursor" maxLength:"256" doc:"next_cursor of the previous page"`
+	Kind      string `query:"kind" enum:"upload,url,text"`
+	Status    string `query:"status" enum:"stored,extracted,failed"`
+	ProjectID string `query:"project_id" maxLength:"64"`
+}
+
+type sourceIDInput struct {
+	FileID string `path:"file_id" minLength:"1" maxLength:"64" doc:"source id"`
+}
+
+// maxFormParts bounds the parts of an upload body (RELIABILITY.md T05).
+const maxFormParts = 20
+
+func (s *Server) bindSources() {
+	huma.Register(s.v1, huma.Operation{
+		OperationID:   "upload",
+		Method:        http.MethodPost,
+		Path:          "/api/v1/upload",
+		Summary:       "Upload a document",
+		Description:   "Stores the multipart `file` part as a source. The content is hashed, sniffed and stored while it streams, so memory stays flat whatever its size. Files over the upload limit answer 413 payload_too_large; an empty file answers 422 validation_error.",
+		Tags:          []string{"sources"},
+		DefaultStatus: http.StatusCreated,
+		Errors:        []int{http.StatusBadRequest, http.StatusNotFound, http.StatusRequestEntityTooLarge, http.StatusUnprocessableEntity},
+	}, s.upload)
+	// Documented after registration: a request body declared at
+	// registration would make huma read and validate the body itself.
+	s.v1.OpenAPI().Paths["/api/v1/upload"].Post.RequestBody = &huma.RequestBody{
+		Required: true,
+		Content: map[string]*huma.MediaType{
+			"multipart/form-data": {
+				Schema: &huma.Schema{
+					Type:     huma.TypeObject,
+					Required: []string{"file"},
+					Properties: map[string]*huma.Schema{
+						"file":       {Type: huma.TypeString, Format: "binary", Description: "the document"},
+						"project_id": {Type: huma.TypeString, Description: "add the source to this project", MaxLength: ptr(64)},
+					},
+				},
+			},
+		},
+	}
+
+	huma.Register(s.v1, huma.Operation{
+		OperationID:   "download-from-url",
+		Method:        http.MethodPost,
+		Path:          "/api/v1/download-from-url",
+		Summary:       "Store a document from a URL",
+		Description:   "Downloads the URL through the SSRF-safe fetcher (http/https only, ports 80/443, no private, loopback or link-local addresses, at most 3 redirects each re-checked, a byte cap after decompression) and stores it as a source.",
+		Tags:          []string{"sources"},
+		DefaultStatus: http.StatusCreated,
+		Errors:        []int{http.StatusBadRequest, http.StatusNotFound, http.StatusRequestEntityTooLarge, http.StatusBadGateway, http.StatusGatewayTimeout},
+	}, s.downloadFromURL)
+
+	huma.Register(s.v1, huma.Operation{
+		OperationID: "list-sources",
+		Method:      http.MethodGet,
+		Path:        "/api/v1/sources",
+		Summary:     "List sources",
+		Description: "Newest first, with cursor pagination.",
+		Tags:        []string{"sources"},
+		Errors:      []int{http.StatusBadRequest},
+	}, s.listSources)
+
+	huma.Register(s.v1, huma.Operation{
+		OperationID: "get-source",
+		Method:      http.MethodGet,
+		Path:        "/api/v1/source/{file_id}",
+		Summary:     "Get a source",
+		Description: "The source with its latest extraction, if any.",
+		Tags:        []string{"sources"},
+		Errors:      []int{http.StatusNotFound},
+	}, s.getSource)
+
+	huma.Register(s.v1, huma.Operation{
+		OperationID:   "delete-source",
+		Method:        http.MethodDelete,
+		Path:          "/api/v1/source/{file_id}",
+		Summary:       "Delete a source",
+		Description:   "Removes the source and its extractions; the stored file goes too when no other source shares its content.",
+		Tags:          []string{"sources"},
+		DefaultStatus: http.StatusNoContent,
+		Errors:        []int{http.StatusNotFound},
+	}, s.deleteSource)
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func (s *Server) invalid(ctx context.Context, status int, code, msg string, details ...ErrorDetail) error {
+	e := newError(status, code, msg, details...)
+	e.RequestID = requestIDFrom(ctx)
+	return e
+}
+
+// projectNotFound answers a project_id: projects arrive with a later
+// release, so every project id is unknown today.
+func (s *Server) projectNotFound(ctx context.Context) error {
+	return s.invalid(ctx, http.StatusNotFound, CodeNotFound, "project not found")
+}
+
+func (s *Server) upload(ctx context.Context, in *uploadInput) (*sourceOutput, error) {
+	limit := s.cfg.MaxUploadBytes + MultipartOverheadBytes
+	if in.ContentLength > limit {
+		return nil, s.invalid(ctx, http.StatusRequestEntityTooLarge, CodePayloadTooLarge, "the upload exceeds the limit of "+humanBytes(s.cfg.MaxUploadBytes))
+	}
+	mt, params, err := mime.ParseMediaType(in.ContentType)
+	if err != nil || mt != "multipart/form-data" || params["boundary"] == "" {
+		return nil, s.invalid(ctx, http.StatusBadRequest, CodeInvalidRequest, "the body must be multipart/form-data with a file part",
+			ErrorDetail{Field: "header.Content-Type", Message: "want multipart/form-data with a boundary"})
+	}
+	if in.setDeadline != nil {
+		_ = in.setDeadline(time.Now().Add(s.cfg.UploadTimeout))
+	}
+	body := &cappedReader{r: in.body, n: limit}
+	mr := multipart.NewReader(body, params["boundary"])
+	var (
+		src       *sources.Source
+		projectID string
+	)
+	cleanup := func() {
+		if src != nil {
+			if err := s.deps.Sources.Delete(context.WithoutCancel(ctx), src.ID); err != nil {
+				s.log.ErrorContext(ctx, "removing a refused upload", "source_id", src.ID, "error", err.Error())
+			}
+		}
+	}
+	for parts := 0; ; parts++ {
+		part, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			cleanup()
+			if body.over {
+				return nil, s.invalid(ctx, http.StatusRequestEntityTooLarge, CodePayloadTooLarge, "the upload exceeds the limit of "+humanBytes(s.cfg.MaxUploadBytes))
+			}
+			return nil, s.invalid(ctx, http.StatusBadRequest, CodeInvalidRequest, "the multipart body cannot be read")
+		}
+		if parts >= maxFormParts {
+			part.Close()
+			cleanup()
+			return nil, s.invalid(ctx, http.StatusBadRequest, CodeInvalidRequest, "too many parts in the multipart body")
+		}
+		switch part.FormName() {
+		case "file":
+			if src != nil {
+				part.Close()
+				cleanup()
+				return nil, s.invalid(ctx, http.StatusBadRequest, CodeInvalidRequest, "send one file per upload", ErrorDetail{Field: "file", Message: "more than one file part"})
+			}
+			if projectID != "" {
+				part.Close()
+				return nil, s.projectNotFound(ctx)
+			}
+			tracked := &readErrTracker{r: part}
+			src, err = s.deps.Sources.IngestUpload(ctx, tracked, part.FileName())
+			part.Close()
+			switch {
+			case err == nil:
+			case body.over:
+				return nil, s.invalid(ctx, http.StatusRequestEntityTooLarge, CodePayloadTooLarge, "the upload exceeds the limit of "+humanBytes(s.cfg.MaxUploadBytes))
+			case tracked.err != nil && !errors.Is(err, sources.ErrTooLarge):
+				// The client's body failed (cut connection, bad multipart
+				// framing, read deadline): not our error.
+				return nil, s.invalid(ctx, http.StatusBadRequest, CodeInvalidRequest, "the upload body could not be read")
+			default:
+				return nil, s.fail(ctx, err)
+			}
+		case "project_id":
+			v, err := io.ReadAll(io.LimitReader(part, 256))
+			part.Close()
+			if err != nil {
+				cleanup()
+				return nil, s.invalid(ctx, http.StatusBadRequest, CodeInvalidRequest, "the multipart body cannot be read")
+			}
+			projectID = strings.TrimSpace(string(v))
+		default:
+			// Unknown fields are drained within the body cap and ignored.
+			_, _ = io.Copy(io.Discard, part)
+			part.Close()
+		}
+	}
+	if src == nil {
+		return nil, s.invalid(ctx, http.StatusUnprocessableEntity, CodeValidationError, "the file part is missing", ErrorDetail{Field: "file", Message: "required"})
+	}
+	if projectID != "" {
+		cleanup()
+		return nil, s.projectNotFound(ctx)
+	}
+	return &sourceOutput{Location: "/api/v1/source/" + src.ID, Body: ok(ctx, sourceDTO(src))}, nil
+}
+
+// readErrTracker remembers the first read error of the client's stream.
+type readErrTracker struct {
+	r   io.Reader
+	err error
+}
+
+func (t *readErrTracker) Read(p []byte) (int, error) {
+	n, err := t.r.Read(p)
+	if err != nil && !errors.Is(err, io.EOF) && t.err == nil {
+		t.err = err
+	}
+	return n, err
+}
+
+// cappedReader fails once more than n bytes were read, so an upload without
+// (or with a lying) Content-Length is still cut at the limit.
+type cappedReader struct {
+	r    io.Reader
+	n    int64
+	over bool
+}
+
+func (c *cappedReader) Read(p []byte) (int, error) {
+	if c.n <= 0 {
+		c.over = true
+		return 0, sources.ErrTooLarge
+	}
+	if int64(len(p)) > c.n {
+		p = p[:c.n]
+	}
+	n, err := c.r.Read(p)
+	c.n -= int64(n)
+	return n, err
+}
+
+func (s *Server) downloadFromURL(ctx context.Context, in *downloadInput) (*sourceOutput, error) {
+	if strings.TrimSpace(in.Body.ProjectID) != "" {
+		return nil, s.projectNotFound(ctx)
+	}
+	src, err := s.deps.Sources.IngestURL(ctx, in.Body.URL)
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	return &sourceOutput{Location: "/api/v1/source/" + src.ID, Body: ok(ctx, sourceDTO(src))}, nil
+}
+
+func (s *Server) listSources(ctx context.Context, in *listInput) (*sourceListOutput, error) {
+	page, err := s.deps.Sources.List(ctx, sources.ListParams{
+		Limit: in.Limit, Cursor: in.Cursor, Kind: sources.Kind(in.Kind), Status: sources.Status(in.Status), ProjectID: in.ProjectID,
+	})
+	if err != nil {
+		if errors.Is(err, sources.ErrInvalidCursor) {
+			return nil, s.invalid(ctx, http.StatusBadRequest, CodeInvalidRequest, "the cursor is not valid", ErrorDetail{Field: "query.cursor", Message: "not a cursor this server issued"})
+		}
+		return nil, s.fail(ctx, err)
+	}
+	items := make([]Source, 0, len(page.Items))
+	for _, src := range page.Items {
+		items = append(items, sourceDTO(src))
+	}
+	return &sourceListOutput{Body: ok(ctx, SourceList{Items: items, NextCursor: page.NextCursor})}, nil
+}
+
+func (s *Server) getSource(ctx context.Context, in *sourceIDInput) (*sourceOutput, error) {
+	src, err := s.deps.Sources.Get(ctx, in.FileID)
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	dto := sourceDTO(src)
+	x, err := s.deps.Sources.LatestExtraction(ctx, src.ID)
+	switch {
+	case err == nil:
+		dto.LatestExtraction = extractionDTO(x)
+	case !errors.Is(err, sources.ErrNotFound):
+		return nil, s.fail(ctx, err)
+	}
+	return &sourceOutput{Body: ok(ctx, dto)}, nil
+}
+
+func (s *Server) deleteSource(ctx context.Context, in *sourceIDInput) (*noContent, error) {
+	if err := s.deps.Sources.Delete(ctx, in.FileID); err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	return &noContent{}, nil
+}
+
+func humanBytes(n int64) string {
+	const mib = 1 << 20
+	if n%mib == 0 {
+		return itoa(n/mib) + " MiB"
+	}
+	return itoa(n) + " bytes"
+}
