@@ -85,13 +85,17 @@ type Limits struct {
 	MaxCompressionRatio int64
 }
 
-// DefaultLimits are the limits of RELIABILITY.md section 3.
-var DefaultLimits = Limits{
-	MaxChars:            10 << 20,
-	MaxPages:            2000,
-	MaxArchiveEntries:   10000,
-	MaxUnpackedBytes:    200 << 20,
-	MaxCompressionRatio: 100,
+// DefaultLimits returns the limits of RELIABILITY.md section 3: 10 Mi
+// characters of text, 2 000 pages, 10 000 archive entries, 200 MiB
+// unpacked and a 100:1 compression ratio.
+func DefaultLimits() Limits {
+	return Limits{
+		MaxChars:            10 << 20,
+		MaxPages:            2000,
+		MaxArchiveEntries:   10000,
+		MaxUnpackedBytes:    200 << 20,
+		MaxCompressionRatio: 100,
+	}
 }
 
 // lowered returns l with every positive field of o that is lower than l's
@@ -113,7 +117,7 @@ func (l Limits) lowered(o Limits) Limits {
 }
 
 func (l Limits) withDefaults() Limits {
-	d := DefaultLimits
+	d := DefaultLimits()
 	if l.MaxChars > 0 {
 		d.MaxChars = l.MaxChars
 	}

@@ -130,7 +130,7 @@ func TestDefaultLimits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := extract.DefaultLimits
+	want := extract.DefaultLimits()
 	want.MaxPages = 7
 	if got := ex.Limits(); got != want {
 		t.Errorf("Limits() = %+v, want %+v", got, want)

@@ -101,7 +101,10 @@ func (e *Extractor) Registry() *Registry { return e.reg }
 func (e *Extractor) Limits() Limits { return e.cfg.Limits }
 
 // Sniff reads the head of r and returns its media type.
-func (e *Extractor) Sniff(r io.ReaderAt, size int64, filename string) (string, error) {
+func (e *Extractor) Sniff(ctx context.Context, r io.ReaderAt, size int64, filename string) (string, error) {
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
 	head := make([]byte, max(0, min(size, SniffLen)))
 	n, err := r.ReadAt(head, 0)
 	if err != nil && !errors.Is(err, io.EOF) {
@@ -134,7 +137,7 @@ func (e *Extractor) Extract(ctx context.Context, in Input, opts Options) (*Docum
 		return nil, errors.New("extract: Input.Size is negative")
 	}
 	if in.MediaType == "" {
-		if in.MediaType, err = e.Sniff(in.R, in.Size, in.Filename); err != nil {
+		if in.MediaType, err = e.Sniff(ctx, in.R, in.Size, in.Filename); err != nil {
 			return nil, err
 		}
 	}
@@ -155,6 +158,14 @@ func (e *Extractor) Extract(ctx context.Context, in Input, opts Options) (*Docum
 	}
 	normalize(doc, pages, in.Limits.MaxChars)
 	doc.Metadata.Parser = name
+	// Times are UTC everywhere in Quarry (RFC 3339, as the contract says);
+	// documents carry their own zone offsets.
+	for _, t := range []**time.Time{&doc.Metadata.Created, &doc.Metadata.Modified} {
+		if *t != nil {
+			u := (*t).UTC()
+			*t = &u
+		}
+	}
 	if v, ok := p.(Versioner); ok && doc.Metadata.ParserVersion == "" {
 		doc.Metadata.ParserVersion = v.Version()
 	}

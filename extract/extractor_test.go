@@ -80,7 +80,7 @@ func TestNew(t *testing.T) {
 	if ex.Registry() != reg {
 		t.Error("Registry() is not the registry given to New")
 	}
-	if ex.Limits() != extract.DefaultLimits {
+	if ex.Limits() != extract.DefaultLimits() {
 		t.Errorf("Limits() = %+v, want DefaultLimits", ex.Limits())
 	}
 }
@@ -234,7 +234,7 @@ func TestExtractSniffsAndFillsMetadata(t *testing.T) {
 	if got.MediaType != "text/plain; charset=utf-8" || got.Filename != "a.txt" {
 		t.Errorf("parser got MediaType %q, Filename %q", got.MediaType, got.Filename)
 	}
-	wantLimits := extract.DefaultLimits
+	wantLimits := extract.DefaultLimits()
 	wantLimits.MaxPages = 9
 	if got.Limits != wantLimits {
 		t.Errorf("parser got Limits %+v, want %+v", got.Limits, wantLimits)
@@ -265,7 +265,7 @@ func TestExtractLimitsLoweredByInput(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.MaxChars != 20 || got.MaxPages != 10 || got.MaxUnpackedBytes != 1<<10 || got.MaxArchiveEntries != extract.DefaultLimits.MaxArchiveEntries {
+	if got.MaxChars != 20 || got.MaxPages != 10 || got.MaxUnpackedBytes != 1<<10 || got.MaxArchiveEntries != extract.DefaultLimits().MaxArchiveEntries {
 		t.Errorf("parser got %+v: Input.Limits must lower, never raise, the Extractor's", got)
 	}
 	if n := utf8.RuneCountInString(doc.Text); n != 20 {
@@ -592,11 +592,11 @@ func TestExtractorSniff(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mt, err := ex.Sniff(bytes.NewReader(pdfBytes), int64(len(pdfBytes)), "x.docx")
+	mt, err := ex.Sniff(t.Context(), bytes.NewReader(pdfBytes), int64(len(pdfBytes)), "x.docx")
 	if err != nil || mt != "application/pdf" {
 		t.Errorf("Sniff = %q, %v", mt, err)
 	}
-	if _, err := ex.Sniff(bytes.NewReader(nil), -5, ""); err != nil {
+	if _, err := ex.Sniff(t.Context(), bytes.NewReader(nil), -5, ""); err != nil {
 		t.Errorf("Sniff with a negative size: %v", err)
 	}
 }

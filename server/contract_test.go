@@ -249,10 +249,10 @@ func TestListPagination(t *testing.T) {
 			}
 			seen[it.ID] = true
 		}
-		if list.NextCursor == "" {
+		if list.NextCursor == nil {
 			break
 		}
-		cursor = list.NextCursor
+		cursor = *list.NextCursor
 	}
 	if len(seen) != 25 || pages != 3 {
 		t.Fatalf("saw %d sources over %d pages", len(seen), pages)
@@ -430,12 +430,22 @@ func TestRequestID(t *testing.T) {
 		}
 		requireRequestID(t, r)
 	}
-	// Every log line is JSON and carries the request id.
+	// Every log line is JSON; access log lines carry the request id.
+	seen := 0
 	for line := range strings.Lines(s.logBuf.String()) {
 		var m map[string]any
 		if err := json.Unmarshal([]byte(line), &m); err != nil {
 			t.Fatalf("log line is not JSON: %q", line)
 		}
+		if m["msg"] == "request" {
+			seen++
+			if id, _ := m["request_id"].(string); id == "" || strings.ContainsAny(id, " {\"\u202e") {
+				t.Fatalf("access log line without a clean request id: %q", line)
+			}
+		}
+	}
+	if seen == 0 {
+		t.Fatal("no access log lines")
 	}
 }
 
@@ -511,6 +521,14 @@ func TestDocsAndOpenAPI(t *testing.T) {
 		if r := s.do(t, http.MethodGet, asset, nil); r.status != 200 || len(r.body) == 0 {
 			t.Fatalf("%s: %d", asset, r.status)
 		}
+	}
+	// The page loads only what the binary serves: the initializer points at
+	// our own OpenAPI documents, and the CSP allows scripts from 'self' only.
+	if init := string(s.do(t, http.MethodGet, "/docs/assets/init.js", nil).body); strings.Contains(init, "//") && !strings.Contains(init, `"/api/v1/openapi.json"`) || strings.Contains(init, "http") {
+		t.Fatalf("init.js reaches out: %s", init)
+	}
+	if csp := r.header.Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'self'") || strings.Contains(csp, "http") {
+		t.Fatalf("docs CSP = %q", csp)
 	}
 	for _, p := range []string{"/api/v1/openapi.json", "/api/v2/openapi.json"} {
 		r := s.do(t, http.MethodGet, p, nil)

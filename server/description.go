@@ -24,12 +24,12 @@ Not every code is reachable yet: authentication, rate limits and media endpoints
 var v2Description = "The /api/v2 namespace: reserved for breaking changes. It serves only its health check today."
 
 func codeTable() string {
-	codes := make([]string, 0, len(CodeStatus))
-	for c := range CodeStatus {
+	codes := make([]string, 0, len(codeStatus))
+	for c := range codeStatus {
 		codes = append(codes, c)
 	}
 	slices.SortFunc(codes, func(a, b string) int {
-		if d := CodeStatus[a] - CodeStatus[b]; d != 0 {
+		if d := codeStatus[a] - codeStatus[b]; d != 0 {
 			return d
 		}
 		return strings.Compare(a, b)
@@ -37,7 +37,7 @@ func codeTable() string {
 	var b strings.Builder
 	b.WriteString("| code | status |\n|---|---|\n")
 	for _, c := range codes {
-		fmt.Fprintf(&b, "| `%s` | %d |\n", c, CodeStatus[c])
+		fmt.Fprintf(&b, "| `%s` | %d |\n", c, codeStatus[c])
 	}
 	return b.String()
 }

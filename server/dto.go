@@ -39,7 +39,7 @@ type Extraction struct {
 // SourceList is one page of sources.
 type SourceList struct {
 	Items      []Source `json:"items"`
-	NextCursor string   `json:"next_cursor,omitempty" doc:"pass as ?cursor= for the next page; absent on the last page"`
+	NextCursor *string  `json:"next_cursor" doc:"pass as ?cursor= for the next page; null on the last page"`
 }
 
 func sourceDTO(src *sources.Source) Source {

@@ -75,24 +75,33 @@ var statusCodes = map[int]string{
 	http.StatusGatewayTimeout:        CodeUpstreamTimeout,
 }
 
-// newError builds an error envelope. Messages of 5xx responses are replaced
-// by a generic text: causes are logged, never sent.
+// newError builds an error envelope. The code decides the status: every
+// code has exactly one (CONTRACT.md section 2). Without a code, the status
+// picks its default code; a status the contract does not use (huma's 408
+// for a body that did not arrive in time, say) becomes the nearest one,
+// invalid_request or internal. Messages of 500s are replaced by a generic
+// text: causes are logged, never sent.
 func newError(status int, code, msg string, details ...ErrorDetail) *errorEnvelope {
 	if code == "" {
 		code = statusCodes[status]
-		if code == "" {
-			if status >= 500 {
-				code = CodeInternal
-			} else {
-				code = CodeInvalidRequest
-			}
+	}
+	if code == "" {
+		if status >= 500 {
+			code = CodeInternal
+		} else {
+			code = CodeInvalidRequest
 		}
 	}
-	if status >= 500 && code == CodeInternal {
+	status = codeStatus[code]
+	if code == CodeInternal {
 		msg = "internal error"
 		details = nil
 	}
-	return &errorEnvelope{status: status, Err: &ErrorBody{Code: code, Message: msg, Details: details}}
+	e := &errorEnvelope{status: status, Err: &ErrorBody{Code: code, Message: msg, Details: details}}
+	if status == http.StatusServiceUnavailable || status == http.StatusTooManyRequests {
+		e.GetHeaders().Set("Retry-After", "5")
+	}
+	return e
 }
 
 // humaError adapts huma's own errors (validation, body read) to the envelope.
@@ -156,7 +165,7 @@ func writeEnvelopeError(w http.ResponseWriter, r *http.Request, e *errorEnvelope
 			w.Header().Add(k, v)
 		}
 	}
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Content-Type", "application/json") // as huma writes it: JSON is UTF-8 by definition (RFC 8259)
 	b, _ := json.Marshal(e)
 	w.Header().Set("Content-Length", strconv.Itoa(len(b)+1))
 	w.WriteHeader(e.status)

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/quarryhq/quarry/extract"
 	"github.com/quarryhq/quarry/sources"
@@ -41,8 +43,8 @@ const (
 	CodeUpstreamTimeout       = "upstream_timeout"
 )
 
-// CodeStatus is the HTTP status of every error code.
-var CodeStatus = map[string]int{
+// codeStatus is the HTTP status of every error code.
+var codeStatus = map[string]int{
 	CodeInvalidRequest:        http.StatusBadRequest,
 	CodeValidationError:       http.StatusUnprocessableEntity,
 	CodeURLForbidden:          http.StatusBadRequest,
@@ -69,6 +71,31 @@ var CodeStatus = map[string]int{
 	CodeUpstreamTimeout:       http.StatusGatewayTimeout,
 }
 
+// StatusOf returns the HTTP status of an error code of the contract, 0 for
+// a string that is not one.
+func StatusOf(code string) int { return codeStatus[code] }
+
+// Codes returns every error code of the contract, sorted.
+func Codes() []string {
+	codes := make([]string, 0, len(codeStatus))
+	for c := range codeStatus {
+		codes = append(codes, c)
+	}
+	slices.Sort(codes)
+	return codes
+}
+
+// documentMessage returns the public message of a document error: the text
+// from the sentinel on ("malformed document: no %%EOF marker"), without the
+// internal layers wrapped around it (package names, source ids).
+func documentMessage(err, sentinel error) string {
+	s := err.Error()
+	if i := strings.Index(s, sentinel.Error()); i >= 0 {
+		return s[i:]
+	}
+	return sentinel.Error()
+}
+
 // ErrorCode classifies an error of Quarry's domain packages: the contract's
 // error code and a message safe to show the caller. It is the one place
 // where domain errors meet the contract; the CLI uses it too. Errors it does
@@ -82,22 +109,28 @@ func ErrorCode(err error) (code, message string) {
 		return CodeNotFound, "source not found"
 	case errors.Is(err, sources.ErrInvalidCursor):
 		return CodeInvalidRequest, "the cursor is not valid"
+	case errors.Is(err, sources.ErrInvalidFilter):
+		return CodeInvalidRequest, "unknown kind or status filter"
+	case errors.Is(err, sources.ErrURLUnsupported):
+		return CodeDependencyUnavailable, "downloading from URLs is not configured on this server"
 	case errors.Is(err, sources.ErrEmpty):
 		return CodeValidationError, "the file is empty"
 	case errors.Is(err, urlfetch.ErrTooLarge):
 		// Fetch errors get fixed messages: their text can name the
 		// addresses a host resolved to, which the caller must not learn.
 		return CodePayloadTooLarge, "the download exceeds the size limit"
-	case errors.Is(err, sources.ErrTooLarge), errors.Is(err, extract.ErrTooLarge):
-		return CodePayloadTooLarge, err.Error()
+	case errors.Is(err, sources.ErrTooLarge):
+		return CodePayloadTooLarge, strings.TrimPrefix(documentMessage(err, sources.ErrTooLarge), "sources: ")
+	case errors.Is(err, extract.ErrTooLarge):
+		return CodePayloadTooLarge, documentMessage(err, extract.ErrTooLarge)
 	case errors.Is(err, extract.ErrUnsupportedFormat):
-		return CodeUnsupportedMediaType, err.Error()
+		return CodeUnsupportedMediaType, documentMessage(err, extract.ErrUnsupportedFormat)
 	case errors.Is(err, extract.ErrEncrypted):
-		return CodeEncryptedDocument, err.Error()
+		return CodeEncryptedDocument, documentMessage(err, extract.ErrEncrypted)
 	case errors.Is(err, extract.ErrTimeout):
-		return CodeExtractionTimeout, err.Error()
+		return CodeExtractionTimeout, documentMessage(err, extract.ErrTimeout)
 	case errors.Is(err, extract.ErrMalformed):
-		return CodeMalformedDocument, err.Error()
+		return CodeMalformedDocument, documentMessage(err, extract.ErrMalformed)
 	case errors.Is(err, urlfetch.ErrInvalidURL):
 		return CodeInvalidRequest, "the URL is not valid"
 	case errors.Is(err, urlfetch.ErrForbidden):
@@ -117,7 +150,7 @@ func ErrorCode(err error) (code, message string) {
 // cause of a 5xx is logged with the request id and never sent.
 func (s *Server) fail(ctx context.Context, err error) error {
 	code, msg := ErrorCode(err)
-	status := CodeStatus[code]
+	status := codeStatus[code]
 	var details []ErrorDetail
 	if oe, ok := errors.AsType[*extract.OptionError](err); ok {
 		field := "body.options." + oe.Field

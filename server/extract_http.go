@@ -37,9 +37,10 @@ func (s *Server) bindExtract() {
 		Path:        "/api/v1/extract",
 		Summary:     "Extract text or a summary",
 		Description: "Extracts a stored source with the parser for its sniffed type, under a deadline and an output cap, and stores the result as the source's latest extraction. " +
-			"Document errors answer 415 unsupported_media_type, 422 malformed_document, encrypted_document or extraction_timeout.",
+			"Document errors answer 415 unsupported_media_type, 422 malformed_document, encrypted_document or extraction_timeout. " +
+			"At most QUARRY_MAX_IN_FLIGHT extractions run at once; when all slots stay busy for 5 s the answer is 503 over_capacity with Retry-After.",
 		Tags:   []string{"extraction"},
-		Errors: []int{http.StatusNotFound, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType, http.StatusUnprocessableEntity},
+		Errors: []int{http.StatusNotFound, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType, http.StatusUnprocessableEntity, http.StatusServiceUnavailable},
 	}, s.extract)
 }
 
@@ -49,6 +50,11 @@ func (s *Server) extract(ctx context.Context, in *extractInput) (*extractOutput,
 		opts.Password, opts.Pages, opts.MaxChars, opts.SummarySentences = o.Password, o.Pages, o.MaxChars, o.SummarySentences
 		opts.HeadersFooters = o.HeadersFooters
 	}
+	release, err := s.acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	x, err := s.deps.Sources.Extract(ctx, in.Body.SourceID, opts)
 	if err != nil {
 		return nil, s.fail(ctx, err)

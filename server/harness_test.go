@@ -41,6 +41,7 @@ type stackOptions struct {
 	extractTimeout time.Duration
 	maxUpload      int64
 	fetch          urlfetch.Config
+	server         func(*server.Config)
 }
 
 // syncBuffer collects the server's log lines.
@@ -101,7 +102,11 @@ func newStack(t testing.TB, o stackOptions) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := server.New(server.Config{Version: "test", Logger: log, MaxUploadBytes: o.maxUpload},
+	cfg := server.Config{Version: "test", Logger: log, MaxUploadBytes: o.maxUpload}
+	if o.server != nil {
+		o.server(&cfg)
+	}
+	srv, err := server.New(cfg,
 		server.Deps{Sources: svc, Extractor: ex, Checks: map[string]server.Pinger{"db": db, "storage": blobs}})
 	if err != nil {
 		t.Fatal(err)

@@ -66,7 +66,6 @@ func (s *Server) health(ctx context.Context, _ *struct{}) (*healthOutput, error)
 	if len(failed) > 0 {
 		e := newError(http.StatusServiceUnavailable, CodeDependencyUnavailable, "a dependency is unavailable", failed...)
 		e.RequestID = requestIDFrom(ctx)
-		e.GetHeaders().Set("Retry-After", "5")
 		return nil, e
 	}
 	return &healthOutput{Body: ok(ctx, h)}, nil

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -98,8 +99,9 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		}
 		elapsed := time.Since(start)
 		if route != "/metrics" {
-			s.metrics.GetOrCreateCounter(fmt.Sprintf(`quarry_http_requests_total{method=%q,route=%q,status="%d"}`, r.Method, route, status)).Inc()
-			s.metrics.GetOrCreateHistogram(fmt.Sprintf(`quarry_http_request_duration_seconds{method=%q,route=%q}`, r.Method, route)).Update(elapsed.Seconds())
+			method := metricMethod(r.Method)
+			s.metrics.GetOrCreateCounter(fmt.Sprintf(`quarry_http_requests_total{method=%q,route=%q,status="%d"}`, method, route, status)).Inc()
+			s.metrics.GetOrCreateHistogram(fmt.Sprintf(`quarry_http_request_duration_seconds{method=%q,route=%q}`, method, route)).Update(elapsed.Seconds())
 		}
 		level := slog.LevelInfo
 		if status >= 500 {
@@ -116,6 +118,16 @@ func (s *Server) observe(next http.Handler) http.Handler {
 			slog.String("remote", r.RemoteAddr),
 		)
 	})
+}
+
+// metricMethod keeps the method label bounded: a client can send any token
+// as a method, and each would otherwise make new series.
+func metricMethod(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions:
+		return m
+	}
+	return "OTHER"
 }
 
 // recoverer turns a panic into a sanitized 500 envelope; the stack is logged
@@ -157,8 +169,24 @@ func notFound(w http.ResponseWriter, r *http.Request) {
 	writeEnvelopeError(w, r, newError(http.StatusNotFound, CodeNotFound, "no route for "+r.Method+" "+sanitizePath(r.URL.Path)))
 }
 
-func methodNotAllowed(w http.ResponseWriter, r *http.Request) {
-	writeEnvelopeError(w, r, newError(http.StatusMethodNotAllowed, CodeMethodNotAllowed, "method "+r.Method+" is not allowed on "+sanitizePath(r.URL.Path)))
+// methodNotAllowed answers 405 with the Allow header RFC 9110 asks for.
+func methodNotAllowed(router chi.Router) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var allowed []string
+		for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+			if router.Match(chi.NewRouteContext(), m, r.URL.Path) {
+				allowed = append(allowed, m)
+			}
+		}
+		if slices.Contains(allowed, http.MethodGet) && !slices.Contains(allowed, http.MethodHead) {
+			allowed = append(allowed, http.MethodHead) // served through middleware.GetHead
+		}
+		e := newError(http.StatusMethodNotAllowed, CodeMethodNotAllowed, "method "+sanitizePath(r.Method)+" is not allowed on "+sanitizePath(r.URL.Path))
+		if len(allowed) > 0 {
+			e.GetHeaders().Set("Allow", strings.Join(allowed, ", "))
+		}
+		writeEnvelopeError(w, r, e)
+	}
 }
 
 // sanitizePath keeps an echoed path short and printable.

@@ -8,12 +8,14 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime"
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humachi"
 	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
 
 	"github.com/quarryhq/quarry/extract"
 	"github.com/quarryhq/quarry/sources"
@@ -42,6 +44,12 @@ type Config struct {
 	MaxHeaderBytes int
 	// ShutdownTimeout bounds graceful shutdown (default 25 s).
 	ShutdownTimeout time.Duration
+	// MaxInFlight bounds the extractions running at once (default: the
+	// number of CPUs). More wait up to QueueTimeout, then answer 503
+	// over_capacity with Retry-After.
+	MaxInFlight int
+	// QueueTimeout bounds the wait for an extraction slot (default 5 s).
+	QueueTimeout time.Duration
 	// MetricsAddr, when set, serves /metrics on its own listener instead
 	// of the API listener.
 	MetricsAddr string
@@ -63,6 +71,8 @@ func (c Config) withDefaults() Config {
 	c.IdleTimeout = cmp.Or(c.IdleTimeout, 120*time.Second)
 	c.MaxHeaderBytes = cmp.Or(c.MaxHeaderBytes, 64<<10)
 	c.ShutdownTimeout = cmp.Or(c.ShutdownTimeout, 25*time.Second)
+	c.MaxInFlight = cmp.Or(c.MaxInFlight, runtime.NumCPU())
+	c.QueueTimeout = cmp.Or(c.QueueTimeout, 5*time.Second)
 	return c
 }
 
@@ -74,6 +84,10 @@ func (c Config) validate() error {
 		return errors.New("server: Config timeouts must not be negative")
 	case c.MaxHeaderBytes < 0:
 		return errors.New("server: Config.MaxHeaderBytes must not be negative")
+	case c.MaxInFlight < 0:
+		return errors.New("server: Config.MaxInFlight must not be negative")
+	case c.QueueTimeout < 0:
+		return errors.New("server: Config.QueueTimeout must not be negative")
 	}
 	return nil
 }
@@ -102,6 +116,8 @@ type Server struct {
 	v1      huma.API
 	v2      huma.API
 	metrics *metrics.Set
+	// heavy holds one token per extraction in flight.
+	heavy chan struct{}
 }
 
 // New builds the server and registers every route.
@@ -115,13 +131,14 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	}
 	installErrorModel() // before any huma.Register
 
-	s := &Server{cfg: cfg, deps: deps, log: cfg.Logger, metrics: metrics.NewSet()}
+	s := &Server{cfg: cfg, deps: deps, log: cfg.Logger, metrics: metrics.NewSet(), heavy: make(chan struct{}, cfg.MaxInFlight)}
+	s.metrics.NewGauge("quarry_extractions_in_flight", func() float64 { return float64(len(s.heavy)) })
 	r := chi.NewMux()
 	// Order: id first (everything logs it), then observation around the
 	// recoverer so panics are counted, then headers on every response.
-	r.Use(withRequestID, s.observe, s.recoverer, securityHeaders, writeDeadline(cfg.WriteTimeout))
+	r.Use(withRequestID, s.observe, s.recoverer, securityHeaders, writeDeadline(cfg.WriteTimeout), middleware.GetHead)
 	r.NotFound(notFound)
-	r.MethodNotAllowed(methodNotAllowed)
+	r.MethodNotAllowed(methodNotAllowed(r))
 	if cfg.MetricsAddr == "" {
 		r.Get("/metrics", s.serveMetrics)
 	}
@@ -145,6 +162,29 @@ func apiConfig(title, version, openAPIPath, description string) huma.Config {
 	hc.SchemasPath = ""
 	hc.Info.Description = description
 	return hc
+}
+
+// acquire takes an extraction slot, waiting at most Config.QueueTimeout.
+// The returned release must be called once the work is done.
+func (s *Server) acquire(ctx context.Context) (release func(), err error) {
+	select {
+	case s.heavy <- struct{}{}:
+		return func() { <-s.heavy }, nil
+	default:
+	}
+	t := time.NewTimer(s.cfg.QueueTimeout)
+	defer t.Stop()
+	select {
+	case s.heavy <- struct{}{}:
+		return func() { <-s.heavy }, nil
+	case <-t.C:
+		s.metrics.GetOrCreateCounter("quarry_over_capacity_total").Inc()
+		e := newError(http.StatusServiceUnavailable, CodeOverCapacity, "too many extractions in progress; retry shortly")
+		e.RequestID = requestIDFrom(ctx)
+		return nil, e
+	case <-ctx.Done():
+		return nil, s.fail(ctx, ctx.Err())
+	}
 }
 
 // Handler returns the root handler (API, docs, health, metrics).

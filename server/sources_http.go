@@ -61,7 +61,7 @@ type listInput struct {
 }
 
 type sourceIDInput struct {
-	FileID string `path:"file_id" minLength:"1" maxLength:"64" doc:"source id"`
+	FileID string `path:"file_id" minLength:"1" maxLength:"256" doc:"source id"`
 }
 
 // maxFormParts bounds the parts of an upload body (RELIABILITY.md T05).
@@ -179,7 +179,8 @@ func (s *Server) upload(ctx context.Context, in *uploadInput) (*sourceOutput, er
 			}
 		}
 	}
-	for parts := 0; ; parts++ {
+	parts := 0
+	for ; ; parts++ {
 		part, err := mr.NextPart()
 		if errors.Is(err, io.EOF) {
 			break
@@ -234,6 +235,9 @@ func (s *Server) upload(ctx context.Context, in *uploadInput) (*sourceOutput, er
 			_, _ = io.Copy(io.Discard, part)
 			part.Close()
 		}
+	}
+	if parts == 0 {
+		return nil, s.invalid(ctx, http.StatusBadRequest, CodeInvalidRequest, "the multipart body has no parts")
 	}
 	if src == nil {
 		return nil, s.invalid(ctx, http.StatusUnprocessableEntity, CodeValidationError, "the file part is missing", ErrorDetail{Field: "file", Message: "required"})
@@ -305,7 +309,11 @@ func (s *Server) listSources(ctx context.Context, in *listInput) (*sourceListOut
 	for _, src := range page.Items {
 		items = append(items, sourceDTO(src))
 	}
-	return &sourceListOutput{Body: ok(ctx, SourceList{Items: items, NextCursor: page.NextCursor})}, nil
+	list := SourceList{Items: items}
+	if page.NextCursor != "" {
+		list.NextCursor = &page.NextCursor
+	}
+	return &sourceListOutput{Body: ok(ctx, list)}, nil
 }
 
 func (s *Server) getSource(ctx context.Context, in *sourceIDInput) (*sourceOutput, error) {

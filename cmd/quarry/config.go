@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -33,6 +34,7 @@ type Config struct {
 	FetchAllowPorts string        `yaml:"fetch_allow_ports" env:"QUARRY_FETCH_ALLOW_PORTS" help:"ports the URL fetcher may reach, comma-separated"`
 	ExtractTimeout  time.Duration `yaml:"extract_timeout" env:"QUARRY_EXTRACT_TIMEOUT" help:"deadline of one extraction"`
 	MaxExtractChars int           `yaml:"max_extract_chars" env:"QUARRY_MAX_EXTRACT_CHARS" help:"cap on extracted text, in code points"`
+	MaxInFlight     int           `yaml:"max_in_flight" env:"QUARRY_MAX_IN_FLIGHT" help:"extractions running at once (default: number of CPUs)"`
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout" env:"QUARRY_SHUTDOWN_TIMEOUT" help:"grace period for requests in flight at shutdown"`
 	LogLevel        string        `yaml:"log_level" env:"QUARRY_LOG_LEVEL" help:"debug, info, warn or error"`
 	LogFormat       string        `yaml:"log_format" env:"QUARRY_LOG_FORMAT" help:"json or text"`
@@ -47,6 +49,7 @@ func defaultConfig() Config {
 		FetchAllowPorts: "80,443",
 		ExtractTimeout:  30 * time.Second,
 		MaxExtractChars: 10 << 20,
+		MaxInFlight:     runtime.NumCPU(),
 		ShutdownTimeout: 25 * time.Second,
 		LogLevel:        "info",
 		LogFormat:       "json",
@@ -161,6 +164,8 @@ func (c Config) validate() error {
 		return errors.New("QUARRY_EXTRACT_TIMEOUT (extract_timeout) must be positive")
 	case c.MaxExtractChars <= 0:
 		return errors.New("QUARRY_MAX_EXTRACT_CHARS (max_extract_chars) must be positive")
+	case c.MaxInFlight < 0:
+		return errors.New("QUARRY_MAX_IN_FLIGHT (max_in_flight) must not be negative")
 	case c.ShutdownTimeout <= 0:
 		return errors.New("QUARRY_SHUTDOWN_TIMEOUT (shutdown_timeout) must be positive")
 	}

@@ -121,6 +121,7 @@ func serve(ctx context.Context, args []string, _, stderr io.Writer, getenv func(
 		Logger:          log,
 		MaxUploadBytes:  cfg.MaxUploadBytes,
 		ShutdownTimeout: cfg.ShutdownTimeout,
+		MaxInFlight:     cfg.MaxInFlight,
 		MetricsAddr:     cfg.MetricsAddr,
 	}, server.Deps{
 		Sources:   a.sources,

@@ -207,7 +207,7 @@ func (p *Parser) Parse(ctx context.Context, in extract.Input) (*extract.Document
 
 	maxChars := in.Limits.MaxChars
 	if maxChars <= 0 {
-		maxChars = extract.DefaultLimits.MaxChars
+		maxChars = extract.DefaultLimits().MaxChars
 	}
 	w := &walker{num: num, maxChars: maxChars}
 	var blocks []string

@@ -623,7 +623,7 @@ func (c *checker) input(data []byte, mediaType, filename string) extract.Input {
 		Size:      int64(len(data)),
 		MediaType: mediaType,
 		Filename:  filename,
-		Limits:    extract.DefaultLimits,
+		Limits:    extract.DefaultLimits(),
 	}
 }
 

@@ -43,7 +43,7 @@ func (*Parser) Parse(ctx context.Context, in extract.Input) (*extract.Document, 
 	}
 	maxChars := in.Limits.MaxChars
 	if maxChars <= 0 {
-		maxChars = extract.DefaultLimits.MaxChars
+		maxChars = extract.DefaultLimits().MaxChars
 	}
 	rd, cs, err := open(ctx, in)
 	if err != nil {

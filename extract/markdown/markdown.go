@@ -47,7 +47,7 @@ func (p *Parser) Parse(ctx context.Context, in extract.Input) (*extract.Document
 	}
 	maxChars := in.Limits.MaxChars
 	if maxChars <= 0 {
-		maxChars = extract.DefaultLimits.MaxChars
+		maxChars = extract.DefaultLimits().MaxChars
 	}
 	// Markup takes room: read twice the output cap of source.
 	srcCap := min(2*maxChars, 1<<30)

@@ -1,7 +1,6 @@
 package pdf
 
 import (
-	"fmt"
 	"strings"
 	"unicode/utf8"
 
@@ -124,9 +123,6 @@ func (e *extraction) encoder(fv lpdf.Value, twoByte bool) (enc lpdf.TextEncoding
 			if a, ok := v.(*abort); ok {
 				panic(a)
 			}
-			if debugFonts {
-				println("font encoder failed:", fmt.Sprint(v))
-			}
 			enc = nil
 		}
 	}()
@@ -226,5 +222,3 @@ func latin1(s string) string {
 	}
 	return b.String()
 }
-
-var debugFonts = false

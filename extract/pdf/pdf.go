@@ -160,7 +160,7 @@ func clip(s string) string {
 }
 
 func withDefaults(l extract.Limits) extract.Limits {
-	d := extract.DefaultLimits
+	d := extract.DefaultLimits()
 	if l.MaxChars > 0 {
 		d.MaxChars = l.MaxChars
 	}

@@ -30,7 +30,7 @@ func (*Parser) Parse(ctx context.Context, in extract.Input) (*extract.Document, 
 	}
 	maxChars := in.Limits.MaxChars
 	if maxChars <= 0 {
-		maxChars = extract.DefaultLimits.MaxChars
+		maxChars = extract.DefaultLimits().MaxChars
 	}
 	d, err := Decode(ctx, in.R, in.Size, in.MediaType, maxChars)
 	if err != nil {

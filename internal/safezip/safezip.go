@@ -63,7 +63,7 @@ type File struct {
 }
 
 // Open opens the archive of size bytes read from r under lim. Zero fields of
-// lim take the values of [extract.DefaultLimits]; only MaxArchiveEntries,
+// lim take the values of [extract.DefaultLimits()]; only MaxArchiveEntries,
 // MaxUnpackedBytes and MaxCompressionRatio are used.
 //
 // Errors wrap [extract.ErrMalformed] when r is not a ZIP archive and
@@ -120,7 +120,7 @@ func Open(r io.ReaderAt, size int64, lim extract.Limits) (*Reader, error) {
 }
 
 func withDefaults(l extract.Limits) extract.Limits {
-	d := extract.DefaultLimits
+	d := extract.DefaultLimits()
 	if l.MaxArchiveEntries > 0 {
 		d.MaxArchiveEntries = l.MaxArchiveEntries
 	}

@@ -144,7 +144,7 @@ func TestOpenReadsEntries(t *testing.T) {
 	if _, err := zr.ReadFile("a.xml", 4); !errors.Is(err, extract.ErrTooLarge) {
 		t.Errorf("ReadFile over its cap = %v, want ErrTooLarge", err)
 	}
-	if rem := zr.Remaining(); rem != extract.DefaultLimits.MaxUnpackedBytes-12 {
+	if rem := zr.Remaining(); rem != extract.DefaultLimits().MaxUnpackedBytes-12 {
 		t.Errorf("Remaining = %d, want the budget less the 12 bytes read", rem)
 	}
 }
