@@ -116,7 +116,8 @@ func (l Limits) lowered(o Limits) Limits {
 	return l
 }
 
-func (l Limits) withDefaults() Limits {
+// WithDefaults returns l with its zero fields set from [DefaultLimits].
+func (l Limits) WithDefaults() Limits {
 	d := DefaultLimits()
 	if l.MaxChars > 0 {
 		d.MaxChars = l.MaxChars
@@ -134,6 +135,25 @@ func (l Limits) withDefaults() Limits {
 		d.MaxCompressionRatio = l.MaxCompressionRatio
 	}
 	return d
+}
+
+// ContextReader returns a reader that fails with ctx's error once ctx is
+// done. Parsers that stream their input wrap it with this to honour the
+// extraction deadline between reads.
+func ContextReader(ctx context.Context, r io.Reader) io.Reader {
+	return &contextReader{ctx: ctx, r: r}
+}
+
+type contextReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c *contextReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
 }
 
 // Document is the result of an extraction.

@@ -87,7 +87,7 @@ func New(reg *Registry, cfg Config) (*Extractor, error) {
 		return nil, errors.New("extract: Config.Timeout must not be negative")
 	}
 	cfg.Timeout = cmp.Or(cfg.Timeout, DefaultTimeout)
-	cfg.Limits = cfg.Limits.withDefaults()
+	cfg.Limits = cfg.Limits.WithDefaults()
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}

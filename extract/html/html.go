@@ -92,25 +92,12 @@ func open(ctx context.Context, in extract.Input) (io.Reader, string, error) {
 		// No byte-order mark, no declaration: look for <meta charset>.
 		if _, name, _ := charset.DetermineEncoding(head, ""); name != "utf-8" && name != "windows-1252" {
 			if enc, name := charset.Lookup(name); enc != nil {
-				r := &ctxReader{ctx: ctx, r: in.Reader()}
+				r := extract.ContextReader(ctx, in.Reader())
 				return transform.NewReader(r, enc.NewDecoder()), name, nil
 			}
 		}
 	}
 	return txt.NewReader(ctx, in.R, in.Size, in.MediaType)
-}
-
-// ctxReader fails with ctx's error once ctx is done.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c *ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }
 
 var (

@@ -67,7 +67,7 @@ func (p *Parser) Parse(ctx context.Context, in extract.Input) (doc *extract.Docu
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	lim := withDefaults(in.Limits)
+	lim := in.Limits.WithDefaults()
 	size, header, err := prepare(in.R, in.Size)
 	if err != nil {
 		return nil, err
@@ -157,18 +157,4 @@ func clip(s string) string {
 		s = s[:n] + "..."
 	}
 	return strings.ToValidUTF8(s, "?")
-}
-
-func withDefaults(l extract.Limits) extract.Limits {
-	d := extract.DefaultLimits()
-	if l.MaxChars > 0 {
-		d.MaxChars = l.MaxChars
-	}
-	if l.MaxPages > 0 {
-		d.MaxPages = l.MaxPages
-	}
-	if l.MaxUnpackedBytes > 0 {
-		d.MaxUnpackedBytes = l.MaxUnpackedBytes
-	}
-	return d
 }

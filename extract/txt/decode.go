@@ -105,7 +105,7 @@ type detection struct {
 }
 
 func (d detection) reader(ctx context.Context, r io.ReaderAt, size int64) io.Reader {
-	var rd io.Reader = &ctxReader{ctx: ctx, r: io.NewSectionReader(r, d.skip, size-d.skip)}
+	rd := extract.ContextReader(ctx, io.NewSectionReader(r, d.skip, size-d.skip))
 	return transform.NewReader(rd, d.enc.NewDecoder())
 }
 
@@ -411,17 +411,4 @@ func readRunes(rd io.Reader, limit int) (string, error) {
 			return "", err
 		}
 	}
-}
-
-// ctxReader fails with ctx's error once ctx is done.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c *ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }

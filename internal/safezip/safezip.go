@@ -69,7 +69,7 @@ type File struct {
 // Errors wrap [extract.ErrMalformed] when r is not a ZIP archive and
 // [extract.ErrTooLarge] when a limit is exceeded.
 func Open(r io.ReaderAt, size int64, lim extract.Limits) (*Reader, error) {
-	lim = withDefaults(lim)
+	lim = lim.WithDefaults()
 	if r == nil || size <= 0 {
 		return nil, fmt.Errorf("safezip: %w: empty archive", extract.ErrMalformed)
 	}
@@ -117,20 +117,6 @@ func Open(r io.ReaderAt, size int64, lim extract.Limits) (*Reader, error) {
 		}
 	}
 	return sr, nil
-}
-
-func withDefaults(l extract.Limits) extract.Limits {
-	d := extract.DefaultLimits()
-	if l.MaxArchiveEntries > 0 {
-		d.MaxArchiveEntries = l.MaxArchiveEntries
-	}
-	if l.MaxUnpackedBytes > 0 {
-		d.MaxUnpackedBytes = l.MaxUnpackedBytes
-	}
-	if l.MaxCompressionRatio > 0 {
-		d.MaxCompressionRatio = l.MaxCompressionRatio
-	}
-	return d
 }
 
 // Files returns the entries with safe names, in central-directory order.
