@@ -192,11 +192,15 @@ func (p *Parser) Parse(ctx context.Context, in extract.Input) (*extract.Document
 	}
 
 	num := newNumbering()
+	// Styles matter only for their list properties: without a numbering
+	// part there are no lists, and styles.xml (often the largest part of a
+	// small document) is not read at all.
+	_, hasNumbering := relOfType(rels, "numbering")
 	for _, opt := range []struct {
 		typ  string
 		read func(context.Context, *safezip.Reader, string) error
 	}{{"styles", num.readStyles}, {"numbering", num.readNumbering}} {
-		if r, ok := relOfType(rels, opt.typ); ok {
+		if r, ok := relOfType(rels, opt.typ); ok && hasNumbering {
 			if f := zr.Lookup(r.target); f != nil && f.Size <= maxPartBytes {
 				if err := opt.read(ctx, zr, r.target); isFatal(err) {
 					return nil, err
