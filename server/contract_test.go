@@ -339,6 +339,17 @@ func TestExtractionTimeoutAndParserPanic(t *testing.T) {
 func TestUploadLimits(t *testing.T) {
 	const limit = 4096
 	s := newStack(t, stackOptions{maxUpload: limit})
+	// Uploads stream: no multipart temp files, accepted or refused.
+	tempFiles := func() int {
+		m, _ := filepath.Glob(filepath.Join(os.TempDir(), "multipart-*"))
+		return len(m)
+	}
+	before := tempFiles()
+	defer func() {
+		if after := tempFiles(); after > before {
+			t.Errorf("%d multipart temp files left behind", after-before)
+		}
+	}()
 	t.Run("exactly the limit is accepted", func(t *testing.T) {
 		requireOK(t, s.upload(t, "a.txt", bytes.Repeat([]byte("a"), limit)), 201, nil)
 	})

@@ -32,11 +32,10 @@ type noContent struct{}
 // Resolve runs after huma has read the (absent) body, and hands the handler
 // the raw stream.
 type uploadInput struct {
-	ContentType    string `header:"Content-Type"`
-	ContentLength  int64  `header:"Content-Length"`
-	IdempotencyKey string `header:"Idempotency-Key" maxLength:"255" doc:"accepted for forward compatibility; replay protection comes with a later release"`
-	body           io.Reader
-	setDeadline    func(time.Time) error
+	ContentType   string `header:"Content-Type"`
+	ContentLength int64  `header:"Content-Length"`
+	body          io.Reader
+	setDeadline   func(time.Time) error
 }
 
 func (in *uploadInput) Resolve(ctx huma.Context) []error {
