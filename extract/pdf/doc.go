@@ -56,6 +56,29 @@
 // the deadline instead of running on; the parser's own interpreter also
 // checks ctx every 1024 operators and caps operators per document (50 M).
 //
+// Nested object streams: a cross-reference stream can place an object in
+// an object stream that is itself said to be in an object stream (itself,
+// or a cycle). The library's resolve then recurses without reading until
+// the Go stack overflows, a fatal runtime error that no recover catches.
+// The spec forbids stream objects in object streams, so after opening, the
+// parser reads the library's cross-reference table (an unexported field,
+// through reflection) and refuses, with ErrMalformed, any entry whose
+// object stream is itself in an object stream or beyond the table. The
+// library resolves one reference while opening, before that check: the
+// trailer's /Encrypt. For a file whose last cross-reference section is a
+// stream whose dictionary names /Encrypt, the parser first opens it with
+// that name overlaid (same length, stream data untouched), checks the
+// table, and only then opens it for real; a dictionary that cannot be
+// delimited before the first "stream" (a string holding the word) is
+// ErrMalformed. Residual risks: the pre-check mirrors the library's
+// lexing of the startxref line and of the dictionary's strings and
+// comments; if the library's lexer ever disagrees with that mirror in a
+// way that hides an /Encrypt key from the parser (the first open still
+// seeing /Encrypt is refused), the stack overflow is back for that file.
+// And if an upgrade of the library renames Reader.xref or its fields, the
+// check silently does nothing: TestObjStmXrefLayout fails on such an
+// upgrade.
+//
 // Decompression bombs (T20): the library inflates without a cap and offers
 // no hook. Before a content stream, Form XObject or ToUnicode CMap is
 // interpreted, the parser inflates it once into io.Discard through a
@@ -67,10 +90,6 @@
 //
 // A goroutine cannot be killed. Where the library works without reading
 // the file, the guards never run:
-//   - an object whose cross-reference entry places it in an object stream
-//     that is itself (or a cycle of object streams) makes the library's
-//     resolve recurse without reading until the Go stack overflows, which
-//     is fatal to the process, not a panic;
 //   - a content stream under the stream cap is lexed into memory operand by
 //     operand (an operator-free stream of 64 MiB of numbers grows the
 //     operand stack to a few hundred MiB), and a single string operand is

@@ -6,6 +6,8 @@ import (
 	"crypto/md5"
 	"crypto/rc4"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 )
 
@@ -290,5 +292,161 @@ func fixtures() map[string][]byte {
 		"rc4-password":       encryptedRC4("secret"),
 		"rc4-empty-password": encryptedRC4(""),
 		"aes256":             aes256(),
+
+		"objstm-valid":            objStmValid(),
+		"objstm-self":             objStmSelf(),
+		"objstm-cycle":            objStmCycle(),
+		"objstm-out-of-range":     objStmOutOfRange(),
+		"objstm-encrypted-valid":  objStmEncryptedValid(),
+		"objstm-encrypt-self":     objStmEncryptSelf("/Encrypt"),
+		"objstm-encrypt-self-esc": objStmEncryptSelf("/Encr#79pt"),
 	}
+}
+
+// Cross-reference streams and object streams (PDF 32000-1 7.5.7, 7.5.8).
+
+// xrefStreamDoc describes a PDF 1.5 file with a cross-reference stream.
+// Object i+1 is objs[i]; an object listed in packed is stored in the object
+// stream packed[i+1] instead (that object's own entry in objs is ignored: its
+// content is built from its members). The cross-reference stream is object
+// len(objs)+1. xref overrides entries after they are computed: {type, field
+// 2, field 3}, which is how the hostile variants lie about where an object
+// lives. key, when set, RC4-encrypts every stream except the
+// cross-reference stream (strings are left in clear: the fixtures use none
+// that matter).
+type xrefStreamDoc struct {
+	objs    []string
+	packed  map[int]int
+	xref    map[int][3]int
+	trailer string
+	key     []byte
+}
+
+func (d xrefStreamDoc) build() []byte {
+	members := map[int][]int{} // object stream -> its objects, ascending
+	for _, id := range slices.Sorted(maps.Keys(d.packed)) {
+		members[d.packed[id]] = append(members[d.packed[id]], id)
+	}
+	n := len(d.objs)
+	entries := make([][3]int, n+2)
+	entries[0] = [3]int{0, 0, 65535}
+	for stm, ids := range members {
+		for i, id := range ids {
+			entries[id] = [3]int{2, stm, i}
+		}
+	}
+
+	var b bytes.Buffer
+	b.WriteString("%PDF-1.5\n%\xe2\xe3\xcf\xd3\n")
+	for i, o := range d.objs {
+		id := i + 1
+		if _, ok := d.packed[id]; ok {
+			continue
+		}
+		if _, ok := members[id]; !ok && o == "" {
+			continue // a free entry
+		}
+		if ids, ok := members[id]; ok {
+			var head, body bytes.Buffer
+			for _, m := range ids {
+				fmt.Fprintf(&head, "%d %d ", m, body.Len())
+				body.WriteString(d.objs[m-1])
+				body.WriteString("\n")
+			}
+			data := deflate(append(head.Bytes(), body.Bytes()...))
+			if d.key != nil {
+				data = rc4Encrypt(objKey(d.key, id, false), data)
+			}
+			o = stream(fmt.Sprintf("/Type /ObjStm /N %d /First %d /Filter /FlateDecode", len(ids), head.Len()), data)
+		}
+		entries[id] = [3]int{1, b.Len(), 0}
+		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", id, o)
+	}
+	xrefID := n + 1
+	entries[xrefID] = [3]int{1, b.Len(), 0}
+	for id, e := range d.xref {
+		entries[id] = e
+	}
+	var table []byte
+	for _, e := range entries {
+		table = append(table, byte(e[0]), byte(e[1]>>24), byte(e[1]>>16), byte(e[1]>>8), byte(e[1]), byte(e[2]>>8), byte(e[2]))
+	}
+	xref := b.Len()
+	fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", xrefID,
+		stream(fmt.Sprintf("/Type /XRef /Size %d /W [1 4 2] /Filter /FlateDecode %s", n+2, d.trailer), deflate(table)))
+	fmt.Fprintf(&b, "startxref\n%d\n%%%%EOF\n", xref)
+	return b.Bytes()
+}
+
+func rc4Encrypt(key, data []byte) []byte {
+	c, _ := rc4.NewCipher(key)
+	out := make([]byte, len(data))
+	c.XORKeyStream(out, data)
+	return out
+}
+
+// objStmDoc is the one-page document with the catalog, the page tree and the
+// page (objects 1-3) in object stream 7.
+func objStmDoc() xrefStreamDoc {
+	return xrefStreamDoc{
+		objs:    append(onePage(helloContent), ""),
+		packed:  map[int]int{1: 7, 2: 7, 3: 7},
+		trailer: "/Root 1 0 R /Info 6 0 R",
+	}
+}
+
+// objStmValid is a well-formed document using an object stream: the
+// control for the object-stream guard.
+func objStmValid() []byte { return objStmDoc().build() }
+
+// objStmSelf: the cross-reference stream says object stream 7 is itself
+// stored in object stream 7. Resolving the catalog makes the library's
+// resolve recurse without reading until the Go stack overflows.
+func objStmSelf() []byte {
+	d := objStmDoc()
+	d.xref = map[int][3]int{7: {2, 7, 0}}
+	return d.build()
+}
+
+// objStmCycle: object streams 7 and 8 each claim to be stored in the other.
+func objStmCycle() []byte {
+	d := objStmDoc()
+	d.objs = append(d.objs, "")
+	d.packed[4] = 8 // the font: 8 must hold something to be written
+	d.xref = map[int][3]int{7: {2, 8, 0}, 8: {2, 7, 0}}
+	return d.build()
+}
+
+// objStmOutOfRange: objects said to be in object stream 4000, beyond /Size.
+func objStmOutOfRange() []byte {
+	d := objStmDoc()
+	d.xref = map[int][3]int{1: {2, 4000, 0}}
+	return d.build()
+}
+
+// objStmEncrypted is objStmDoc RC4-encrypted with an empty user password
+// (the content stream with its object key, the object stream with its own),
+// /Encrypt being object 9.
+func objStmEncrypted(encryptKey string) xrefStreamDoc {
+	enc, key := encryptDict("", false, fileID)
+	d := objStmDoc()
+	d.objs[4] = stream("", rc4Encrypt(objKey(key, 5, false), []byte(helloContent)))
+	d.objs = append(d.objs, "", enc) // 8 is unused (free), 9 is /Encrypt
+	d.key = key
+	d.trailer = fmt.Sprintf("/Root 1 0 R %s 9 0 R /ID [<%x> <%x>]", encryptKey, fileID, fileID)
+	return d
+}
+
+// objStmEncryptedValid: an encrypted document with an object stream and a
+// cross-reference stream, the control for the /Encrypt pre-check.
+func objStmEncryptedValid() []byte { return objStmEncrypted("/Encrypt").build() }
+
+// objStmEncryptSelf: the /Encrypt dictionary is said to be in object stream
+// 9, which is said to be in itself. The library resolves /Encrypt while
+// opening the document, before the cross-reference table can be checked.
+// encryptKey spells the /Encrypt key (a name may use #xx escapes).
+func objStmEncryptSelf(encryptKey string) []byte {
+	d := objStmEncrypted(encryptKey)
+	d.xref = map[int][3]int{9: {2, 9, 0}}
+	return d.build()
 }

@@ -18,9 +18,9 @@ import (
 // operators), and returns well-formed output: a sentinel error or a
 // document with numbered pages and valid UTF-8 text within the caps.
 //
-// Known gap (see doc.go): an object stream whose xref entry points at
-// itself makes the library recurse without reading, which no guard can
-// interrupt; the fuzzer would report it as a hang or a stack overflow.
+// The seeds include nested object streams (testdata/objstm-*.pdf), which
+// crash the library with a stack overflow unless checkObjectStreams and
+// the /Encrypt pre-check refuse them first (see doc.go).
 func FuzzParse(f *testing.F) {
 	seeds, _ := filepath.Glob(filepath.Join("testdata", "*.pdf"))
 	for _, s := range seeds {

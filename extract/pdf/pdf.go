@@ -80,7 +80,7 @@ func (p *Parser) Parse(ctx context.Context, in extract.Input) (doc *extract.Docu
 			doc, err = nil, panicError(v, "")
 		}
 	}()
-	r, err := open(g, size, in.Password)
+	r, err := openChecked(g, size, in.Password)
 	if err != nil {
 		return nil, err
 	}
@@ -89,6 +89,7 @@ func (p *Parser) Parse(ctx context.Context, in extract.Input) (doc *extract.Docu
 }
 
 // open opens the document, mapping the library's errors to the sentinels.
+// Parse calls it through openChecked (objstm.go).
 func open(g *guardedReader, size int64, password string) (*lpdf.Reader, error) {
 	tried := false
 	r, err := lpdf.NewReaderEncrypted(g, size, func() string {
@@ -101,23 +102,28 @@ func open(g *guardedReader, size int64, password string) (*lpdf.Reader, error) {
 	if err == nil {
 		return r, nil
 	}
+	return nil, openError(err, password)
+}
+
+// openError maps an error of NewReaderEncrypted to the sentinels.
+func openError(err error, password string) error {
 	var a *abort
 	if errors.As(err, &a) {
-		return nil, a.err
+		return a.err
 	}
 	msg := err.Error()
 	switch {
 	case errors.Is(err, lpdf.ErrInvalidPassword) && password == "":
-		return nil, fmt.Errorf("%w: the PDF needs a password", extract.ErrEncrypted)
+		return fmt.Errorf("%w: the PDF needs a password", extract.ErrEncrypted)
 	case errors.Is(err, lpdf.ErrInvalidPassword):
-		return nil, fmt.Errorf("%w: the password is wrong", extract.ErrEncrypted)
+		return fmt.Errorf("%w: the password is wrong", extract.ErrEncrypted)
 	case strings.Contains(msg, "-bit encryption key") && !strings.Contains(msg, " 0-bit"),
 		strings.HasPrefix(msg, "unsupported PDF: encryption"):
 		// /Length 256, V=5 and R=5/6 are AES-256; other filters are
 		// public-key security handlers.
-		return nil, fmt.Errorf("%w: unsupported encryption (only RC4 and AES-128, V 1/2/4 R 2-4, are supported; AES-256 is not)", extract.ErrEncrypted)
+		return fmt.Errorf("%w: unsupported encryption (only RC4 and AES-128, V 1/2/4 R 2-4, are supported; AES-256 is not)", extract.ErrEncrypted)
 	}
-	return nil, fmt.Errorf("%w: %s", extract.ErrMalformed, clip(msg))
+	return fmt.Errorf("%w: %s", extract.ErrMalformed, clip(msg))
 }
 
 // panicError turns a recovered panic into an error: a guard's abort keeps

@@ -26,14 +26,18 @@ func (a *abort) Unwrap() error { return a.err }
 // or the read budget is spent, ReadAt panics with *abort.
 //
 // It also presents the document as [0, size) only (dropping trailing
-// garbage after %%EOF) and overlays a patched header.
+// garbage after %%EOF) and overlays a patched header (and, while
+// openChecked checks /Encrypt, patched names).
 type guardedReader struct {
 	r      io.ReaderAt
 	size   int64
 	ctx    context.Context
 	header []byte // bytes overlaid at offset 0; nil for none
-	read   int64  // bytes handed to the library so far
-	budget int64  // maximum of read
+	// patches are more overlays, sorted by offset and disjoint (the
+	// /Encrypt pre-check of openChecked); nil for none.
+	patches []patch
+	read    int64 // bytes handed to the library so far
+	budget  int64 // maximum of read
 }
 
 func (g *guardedReader) ReadAt(p []byte, off int64) (int, error) {
@@ -58,6 +62,15 @@ func (g *guardedReader) ReadAt(p []byte, off int64) (int, error) {
 	n, err := g.r.ReadAt(p, off)
 	if off < int64(len(g.header)) {
 		copy(p[:n], g.header[off:])
+	}
+	for _, pt := range g.patches {
+		if pt.off >= off+int64(n) {
+			break
+		}
+		if end := pt.off + int64(len(pt.b)); end > off {
+			lo, hi := max(pt.off, off), min(end, off+int64(n))
+			copy(p[lo-off:hi-off], pt.b[lo-pt.off:])
+		}
 	}
 	if err == nil {
 		err = eof
