@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"mime/multipart"
 	"net"
 	"net/http"
 	"strings"
@@ -177,33 +176,8 @@ func TestUploadMemoryStaysFlat(t *testing.T) {
 	if testing.Short() {
 		t.Skip("200 MB upload: skipped with -short")
 	}
-	const size = 200 << 20
-	s := newStack(t, stackOptions{maxUpload: size})
-	pr, pw := io.Pipe()
-	mw := multipart.NewWriter(pw)
-	go func() {
-		fw, err := mw.CreateFormFile("file", "big.txt")
-		if err == nil {
-			_, err = io.Copy(fw, &genReader{n: size})
-		}
-		if err == nil {
-			err = mw.Close()
-		}
-		pw.CloseWithError(err)
-	}()
-	var status int
-	growth := peakHeap(func() {
-		req, _ := http.NewRequest(http.MethodPost, s.http.URL+"/api/v1/upload", pr)
-		req.Header.Set("Content-Type", mw.FormDataContentType())
-		resp, err := s.http.Client().Do(req)
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		status = resp.StatusCode
-	})
+	s := newStack(t, stackOptions{maxUpload: 200 << 20})
+	status, growth := upload200MB(t, s)
 	if status != http.StatusCreated {
 		t.Fatalf("status %d", status)
 	}

@@ -9,21 +9,7 @@ import (
 )
 
 func TestCorpus(t *testing.T) {
-	if testing.Short() {
-		t.Skip("corpus scoring in -short mode")
-	}
 	reg := extract.NewRegistry()
 	reg.MustRegister("txt", txt.New())
-	ex, err := extract.New(reg, extract.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	res := corpustest.Run(t, corpustest.WithExtractor(ex), "txt")
-	t.Log("\n" + res.Report)
-	for id, err := range res.Failed {
-		t.Errorf("%s: %v", id, err)
-	}
-	if got := res.MeanF1["txt"]; got < 0.95 {
-		t.Errorf("mean word F1 on txt = %.3f, want >= 0.95", got)
-	}
+	corpustest.RequireMeanF1(t, reg, "txt", 0.95)
 }

@@ -237,3 +237,26 @@ func (r Result) String() string {
 	}
 	return strings.TrimSpace(b.String())
 }
+
+// RequireMeanF1 extracts the corpus files of format with the parsers of
+// reg, fails on any extraction error, and fails when the mean word F1 is
+// under floor. It logs score.py's table. Skipped with -short.
+func RequireMeanF1(t *testing.T, reg *extract.Registry, format string, floor float64) Result {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("corpus scoring skipped in -short mode")
+	}
+	ex, err := extract.New(reg, extract.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := Run(t, WithExtractor(ex), format)
+	t.Log("\n" + res.Report)
+	for id, err := range res.Failed {
+		t.Errorf("%s: %v", id, err)
+	}
+	if got := res.MeanF1[format]; got < floor {
+		t.Errorf("mean word F1 on %s = %.3f, want >= %.2f", format, got, floor)
+	}
+	return res
+}
