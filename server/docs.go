@@ -31,7 +31,7 @@ const docsPage = `<!doctype html>
 // The initializer is a file of its own: the CSP of /docs allows scripts
 // from 'self' only, never inline.
 const docsInit = `window.ui = SwaggerUIBundle({
-  urls: [{url: "/api/v1/openapi.json", name: "v1"}, {url: "/api/v2/openapi.json", name: "v2"}],
+  url: location.search.indexOf("v=2") >= 0 ? "/api/v2/openapi.json" : "/api/v1/openapi.json",
   dom_id: "#docs",
   deepLinking: true,
   presets: [SwaggerUIBundle.presets.apis],
