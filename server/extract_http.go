@@ -55,7 +55,7 @@ func (s *Server) extract(ctx context.Context, in *extractInput) (*extractOutput,
 		return nil, err
 	}
 	defer release()
-	x, err := s.deps.Sources.Extract(ctx, in.Body.SourceID, opts)
+	x, err := s.deps.Sources.Extract(ctx, s.tenant(ctx), in.Body.SourceID, opts)
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}

@@ -187,6 +187,10 @@ func (s *Server) acquire(ctx context.Context) (release func(), err error) {
 	}
 }
 
+// tenant returns the tenant a request acts in. Until tenancy is
+// enforced, every row lives in the default tenant.
+func (s *Server) tenant(context.Context) string { return sources.DefaultTenant }
+
 // Handler returns the root handler (API, docs, health, metrics).
 func (s *Server) Handler() http.Handler { return s.router }
 

@@ -173,7 +173,7 @@ func (s *Server) upload(ctx context.Context, in *uploadInput) (*sourceOutput, er
 	)
 	cleanup := func() {
 		if src != nil {
-			if err := s.deps.Sources.Delete(context.WithoutCancel(ctx), src.ID); err != nil {
+			if err := s.deps.Sources.Delete(context.WithoutCancel(ctx), src.TenantID, src.ID); err != nil {
 				s.log.ErrorContext(ctx, "removing a refused upload", "source_id", src.ID, "error", err.Error())
 			}
 		}
@@ -208,7 +208,7 @@ func (s *Server) upload(ctx context.Context, in *uploadInput) (*sourceOutput, er
 				return nil, s.projectNotFound(ctx)
 			}
 			tracked := &readErrTracker{r: part}
-			src, err = s.deps.Sources.IngestUpload(ctx, tracked, part.FileName())
+			src, err = s.deps.Sources.IngestUpload(ctx, s.tenant(ctx), tracked, part.FileName())
 			part.Close()
 			switch {
 			case err == nil:
@@ -287,7 +287,7 @@ func (s *Server) downloadFromURL(ctx context.Context, in *downloadInput) (*sourc
 	if strings.TrimSpace(in.Body.ProjectID) != "" {
 		return nil, s.projectNotFound(ctx)
 	}
-	src, err := s.deps.Sources.IngestURL(ctx, in.Body.URL)
+	src, err := s.deps.Sources.IngestURL(ctx, s.tenant(ctx), in.Body.URL)
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}
@@ -296,7 +296,8 @@ func (s *Server) downloadFromURL(ctx context.Context, in *downloadInput) (*sourc
 
 func (s *Server) listSources(ctx context.Context, in *listInput) (*sourceListOutput, error) {
 	page, err := s.deps.Sources.List(ctx, sources.ListParams{
-		Limit: in.Limit, Cursor: in.Cursor, Kind: sources.Kind(in.Kind), Status: sources.Status(in.Status), ProjectID: in.ProjectID,
+		TenantID: s.tenant(ctx),
+		Limit:    in.Limit, Cursor: in.Cursor, Kind: sources.Kind(in.Kind), Status: sources.Status(in.Status), ProjectID: in.ProjectID,
 	})
 	if err != nil {
 		if errors.Is(err, sources.ErrInvalidCursor) {
@@ -316,12 +317,12 @@ func (s *Server) listSources(ctx context.Context, in *listInput) (*sourceListOut
 }
 
 func (s *Server) getSource(ctx context.Context, in *sourceIDInput) (*sourceOutput, error) {
-	src, err := s.deps.Sources.Get(ctx, in.FileID)
+	src, err := s.deps.Sources.Get(ctx, s.tenant(ctx), in.FileID)
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}
 	dto := sourceDTO(src)
-	x, err := s.deps.Sources.LatestExtraction(ctx, src.ID)
+	x, err := s.deps.Sources.LatestExtraction(ctx, src.TenantID, src.ID)
 	switch {
 	case err == nil:
 		dto.LatestExtraction = extractionDTO(x)
@@ -332,7 +333,7 @@ func (s *Server) getSource(ctx context.Context, in *sourceIDInput) (*sourceOutpu
 }
 
 func (s *Server) deleteSource(ctx context.Context, in *sourceIDInput) (*noContent, error) {
-	if err := s.deps.Sources.Delete(ctx, in.FileID); err != nil {
+	if err := s.deps.Sources.Delete(ctx, s.tenant(ctx), in.FileID); err != nil {
 		return nil, s.fail(ctx, err)
 	}
 	return &noContent{}, nil

@@ -74,14 +74,14 @@ func BenchmarkIngestUpload200MB(b *testing.B) {
 	i := 0
 	for b.Loop() {
 		i++
-		src, err := e.svc.IngestUpload(b.Context(), &genReader{n: size, seed: byte(i)}, "big.txt")
+		src, err := e.svc.IngestUpload(b.Context(), DefaultTenant, &genReader{n: size, seed: byte(i)}, "big.txt")
 		if err != nil {
 			b.Fatal(err)
 		}
 		if src.SizeBytes != size {
 			b.Fatalf("size = %d", src.SizeBytes)
 		}
-		if err := e.svc.Delete(b.Context(), src.ID); err != nil {
+		if err := e.svc.Delete(b.Context(), DefaultTenant, src.ID); err != nil {
 			b.Fatal(err)
 		}
 	}

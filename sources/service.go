@@ -100,6 +100,7 @@ func New(cfg Config) (*Service, error) {
 
 // ingest is what one new source is made of.
 type ingest struct {
+	tenantID  string
 	kind      Kind
 	filename  string // sanitized
 	mediaType string // "" to sniff
@@ -114,8 +115,8 @@ type ingest struct {
 // than MaxBytes gives ErrTooLarge; a read error is returned wrapped. In
 // every failure nothing is stored. A type no parser reads is still stored;
 // extracting it answers extract.ErrUnsupportedFormat.
-func (s *Service) IngestUpload(ctx context.Context, r io.Reader, filename string) (*Source, error) {
-	src, err := s.ingest(ctx, r, ingest{kind: KindUpload, filename: SanitizeFilename(filename, "upload")})
+func (s *Service) IngestUpload(ctx context.Context, tenantID string, r io.Reader, filename string) (*Source, error) {
+	src, err := s.ingest(ctx, r, ingest{tenantID: tenantID, kind: KindUpload, filename: SanitizeFilename(filename, "upload")})
 	if err != nil {
 		return nil, fmt.Errorf("sources: upload: %w", err)
 	}
@@ -124,8 +125,9 @@ func (s *Service) IngestUpload(ctx context.Context, r io.Reader, filename string
 
 // IngestText stores text as a new text source, of media type
 // "text/plain; charset=utf-8" and filename (sanitized) or "text.txt".
-func (s *Service) IngestText(ctx context.Context, text, filename string) (*Source, error) {
+func (s *Service) IngestText(ctx context.Context, tenantID, text, filename string) (*Source, error) {
 	src, err := s.ingest(ctx, strings.NewReader(text), ingest{
+		tenantID:  tenantID,
 		kind:      KindText,
 		filename:  SanitizeFilename(filename, "text.txt"),
 		mediaType: "text/plain; charset=utf-8",
@@ -142,7 +144,10 @@ func (s *Service) IngestText(ctx context.Context, text, filename string) (*Sourc
 // type. Fetcher errors (and body read errors) are returned wrapped
 // unchanged, so errors.Is matches urlfetch's sentinels. Without a Fetcher
 // it answers ErrURLUnsupported.
-func (s *Service) IngestURL(ctx context.Context, rawURL string) (*Source, error) {
+func (s *Service) IngestURL(ctx context.Context, tenantID, rawURL string) (*Source, error) {
+	if tenantID == "" {
+		return nil, ErrNoTenant
+	}
 	if s.fetcher == nil {
 		return nil, ErrURLUnsupported
 	}
@@ -163,6 +168,7 @@ func (s *Service) IngestURL(ctx context.Context, rawURL string) (*Source, error)
 		meta["content_type"] = resp.ContentType
 	}
 	src, err := s.ingest(ctx, resp.Body, ingest{
+		tenantID: tenantID,
 		kind:     KindURL,
 		filename: SanitizeFilename(cmp.Or(resp.Filename, filenameFromURL(resp.URL), filenameFromURL(parseURL(rawURL))), "download"),
 		url:      rawURL,
@@ -219,6 +225,9 @@ func (c *capReader) Read(p []byte) (int, error) {
 }
 
 func (s *Service) ingest(ctx context.Context, r io.Reader, in ingest) (*Source, error) {
+	if in.tenantID == "" {
+		return nil, ErrNoTenant
+	}
 	cr := &capReader{r: r, max: s.maxBytes}
 	tooLarge := func(err error) error {
 		if cr.tooLarge {
@@ -283,7 +292,7 @@ func (s *Service) ingest(ctx context.Context, r io.Reader, in ingest) (*Source, 
 	}
 	src := &Source{
 		ID:         id,
-		TenantID:   DefaultTenant,
+		TenantID:   in.tenantID,
 		Kind:       in.kind,
 		Filename:   in.filename,
 		MediaType:  mediaType,
@@ -412,13 +421,16 @@ func (r *sourceRow) source() (*Source, error) {
 	}, nil
 }
 
-func (s *Service) getRow(ctx context.Context, db *sqlx.DB, id string) (*sourceRow, error) {
+func (s *Service) getRow(ctx context.Context, db *sqlx.DB, tenantID, id string) (*sourceRow, error) {
+	if tenantID == "" {
+		return nil, ErrNoTenant
+	}
 	if !validID(id) {
 		return nil, ErrNotFound
 	}
 	var row sourceRow
 	q := db.Rebind(`SELECT ` + sourceColumns + ` FROM sources WHERE id = ? AND tenant_id = ?`)
-	if err := db.GetContext(ctx, &row, q, id, DefaultTenant); err != nil {
+	if err := db.GetContext(ctx, &row, q, id, tenantID); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, ErrNotFound
 		}
@@ -428,8 +440,8 @@ func (s *Service) getRow(ctx context.Context, db *sqlx.DB, id string) (*sourceRo
 }
 
 // Get returns the source with id, or ErrNotFound.
-func (s *Service) Get(ctx context.Context, id string) (*Source, error) {
-	row, err := s.getRow(ctx, s.db.Read, id)
+func (s *Service) Get(ctx context.Context, tenantID, id string) (*Source, error) {
+	row, err := s.getRow(ctx, s.db.Read, tenantID, id)
 	if err != nil {
 		return nil, fmt.Errorf("sources: get %s: %w", id, err)
 	}
@@ -448,6 +460,8 @@ const (
 
 // ListParams selects a page of sources.
 type ListParams struct {
+	// TenantID scopes the list (required).
+	TenantID string
 	// Limit is the page size: 0 or less means DefaultListLimit, more than
 	// MaxListLimit is clamped to it.
 	Limit int
@@ -483,7 +497,10 @@ func (s *Service) List(ctx context.Context, p ListParams) (*ListPage, error) {
 	}
 	limit = min(limit, MaxListLimit)
 	q := `SELECT ` + sourceColumns + ` FROM sources WHERE tenant_id = ?`
-	args := []any{DefaultTenant}
+	if p.TenantID == "" {
+		return nil, ErrNoTenant
+	}
+	args := []any{p.TenantID}
 	if p.Cursor != "" {
 		after, err := decodeCursor(p.Cursor)
 		if err != nil {
@@ -546,8 +563,8 @@ func (s *Service) List(ctx context.Context, p ListParams) (*ListPage, error) {
 // small window (another process's Put finishing between our reference
 // count and our blob delete) in which that ingest's blob can be removed;
 // its source then answers a not-found error on extraction.
-func (s *Service) Delete(ctx context.Context, id string) error {
-	row, err := s.getRow(ctx, s.db.Read, id)
+func (s *Service) Delete(ctx context.Context, tenantID, id string) error {
+	row, err := s.getRow(ctx, s.db.Read, tenantID, id)
 	if err != nil {
 		return fmt.Errorf("sources: delete %s: %w", id, err)
 	}
@@ -555,7 +572,7 @@ func (s *Service) Delete(ctx context.Context, id string) error {
 	defer unlock()
 	var refs int
 	err = s.db.InTx(ctx, func(tx *sqlx.Tx) error {
-		res, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM sources WHERE id = ? AND tenant_id = ?`), id, DefaultTenant)
+		res, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM sources WHERE id = ? AND tenant_id = ?`), id, tenantID)
 		if err != nil {
 			return err
 		}
@@ -596,8 +613,8 @@ func isDocumentError(err error) bool {
 // extract.ErrMalformed, ErrEncrypted, ErrTimeout, ErrUnsupportedFormat or
 // ErrTooLarge) the source is marked failed and the error returned; other
 // errors (bad options, a cancelled ctx, I/O) change nothing.
-func (s *Service) Extract(ctx context.Context, id string, opts extract.Options) (*Extraction, error) {
-	row, err := s.getRow(ctx, s.db.Read, id)
+func (s *Service) Extract(ctx context.Context, tenantID, id string, opts extract.Options) (*Extraction, error) {
+	row, err := s.getRow(ctx, s.db.Read, tenantID, id)
 	if err != nil {
 		return nil, fmt.Errorf("sources: extract %s: %w", id, err)
 	}
@@ -613,7 +630,7 @@ func (s *Service) Extract(ctx context.Context, id string, opts extract.Options) 
 	elapsed := time.Since(start).Milliseconds()
 	if err != nil {
 		if isDocumentError(err) {
-			if serr := s.setStatus(context.WithoutCancel(ctx), id, StatusFailed); serr != nil && !errors.Is(serr, ErrNotFound) {
+			if serr := s.setStatus(context.WithoutCancel(ctx), tenantID, id, StatusFailed); serr != nil && !errors.Is(serr, ErrNotFound) {
 				s.log.WarnContext(ctx, "cannot mark a source failed", "source", id, "err", serr)
 			}
 		}
@@ -628,7 +645,7 @@ func (s *Service) Extract(ctx context.Context, id string, opts extract.Options) 
 	ts := storage.Timestamp(now)
 	err = s.db.InTx(ctx, func(tx *sqlx.Tx) error {
 		res, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE sources SET status = ?, updated_at = ? WHERE id = ? AND tenant_id = ?`),
-			StatusExtracted, ts, id, DefaultTenant)
+			StatusExtracted, ts, id, tenantID)
 		if err != nil {
 			return err
 		}
@@ -650,9 +667,9 @@ func (s *Service) Extract(ctx context.Context, id string, opts extract.Options) 
 	return &Extraction{SourceID: id, Mode: mode, Document: *doc, DurationMS: elapsed, CreatedAt: now}, nil
 }
 
-func (s *Service) setStatus(ctx context.Context, id string, st Status) error {
+func (s *Service) setStatus(ctx context.Context, tenantID, id string, st Status) error {
 	q := s.db.Write.Rebind(`UPDATE sources SET status = ?, updated_at = ? WHERE id = ? AND tenant_id = ?`)
-	res, err := s.db.Write.ExecContext(ctx, q, st, storage.Timestamp(s.now()), id, DefaultTenant)
+	res, err := s.db.Write.ExecContext(ctx, q, st, storage.Timestamp(s.now()), id, tenantID)
 	if err != nil {
 		return err
 	}
@@ -686,8 +703,8 @@ func (r *extractionRow) extraction() (*Extraction, error) {
 
 // LatestExtraction returns the most recent extraction of source id in any
 // mode; ErrNotFound when the source does not exist or has none.
-func (s *Service) LatestExtraction(ctx context.Context, id string) (*Extraction, error) {
-	e, err := s.extraction(ctx, id, "")
+func (s *Service) LatestExtraction(ctx context.Context, tenantID, id string) (*Extraction, error) {
+	e, err := s.extraction(ctx, tenantID, id, "")
 	if err != nil {
 		return nil, fmt.Errorf("sources: latest extraction %s: %w", id, err)
 	}
@@ -696,22 +713,25 @@ func (s *Service) LatestExtraction(ctx context.Context, id string) (*Extraction,
 
 // GetExtraction returns the latest extraction of source id in mode;
 // ErrNotFound when there is none.
-func (s *Service) GetExtraction(ctx context.Context, id string, mode extract.Mode) (*Extraction, error) {
-	e, err := s.extraction(ctx, id, cmp.Or(mode, extract.ModeText))
+func (s *Service) GetExtraction(ctx context.Context, tenantID, id string, mode extract.Mode) (*Extraction, error) {
+	e, err := s.extraction(ctx, tenantID, id, cmp.Or(mode, extract.ModeText))
 	if err != nil {
 		return nil, fmt.Errorf("sources: extraction %s %s: %w", id, mode, err)
 	}
 	return e, nil
 }
 
-func (s *Service) extraction(ctx context.Context, id string, mode extract.Mode) (*Extraction, error) {
+func (s *Service) extraction(ctx context.Context, tenantID, id string, mode extract.Mode) (*Extraction, error) {
+	if tenantID == "" {
+		return nil, ErrNoTenant
+	}
 	if !validID(id) {
 		return nil, ErrNotFound
 	}
 	q := `SELECT e.source_id, e.mode, e.result, e.duration_ms, e.created_at
 		FROM extractions e JOIN sources s ON s.id = e.source_id
 		WHERE e.source_id = ? AND s.tenant_id = ?`
-	args := []any{id, DefaultTenant}
+	args := []any{id, tenantID}
 	if mode != "" {
 		q += ` AND e.mode = ?`
 		args = append(args, string(mode))

@@ -156,7 +156,7 @@ func TestIngestUpload(t *testing.T) {
 	fixed := time.Date(2026, 3, 4, 5, 6, 7, 891234567, time.FixedZone("X", 3600))
 	e := newEnv(t, func(c *Config) { c.Now = func() time.Time { return fixed } })
 	data := []byte("Hello, Quarry.\nSecond line.\n")
-	src, err := e.svc.IngestUpload(ctx, bytes.NewReader(data), "../notes/hello.txt")
+	src, err := e.svc.IngestUpload(ctx, DefaultTenant, bytes.NewReader(data), "../notes/hello.txt")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,7 +170,7 @@ func TestIngestUpload(t *testing.T) {
 		CreatedAt: fixed.UTC().Truncate(time.Microsecond), UpdatedAt: fixed.UTC().Truncate(time.Microsecond),
 	}
 	assertSource(t, src, want)
-	got, err := e.svc.Get(ctx, src.ID)
+	got, err := e.svc.Get(ctx, DefaultTenant, src.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,21 +196,21 @@ func TestIngestText(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
 	e := newEnv(t, nil)
-	src, err := e.svc.IngestText(ctx, "# not markdown, just text", "")
+	src, err := e.svc.IngestText(ctx, DefaultTenant, "# not markdown, just text", "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if src.Kind != KindText || src.MediaType != "text/plain; charset=utf-8" || src.Filename != "text.txt" {
 		t.Errorf("text source = %+v", src)
 	}
-	src, err = e.svc.IngestText(ctx, "note", "my\x00 note.md")
+	src, err = e.svc.IngestText(ctx, DefaultTenant, "note", "my\x00 note.md")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if src.Filename != "my note.md" || src.MediaType != "text/plain; charset=utf-8" {
 		t.Errorf("text source = %+v", src)
 	}
-	if _, err := e.svc.IngestText(ctx, "", "x.txt"); !errors.Is(err, ErrEmpty) {
+	if _, err := e.svc.IngestText(ctx, DefaultTenant, "", "x.txt"); !errors.Is(err, ErrEmpty) {
 		t.Errorf("empty text: %v, want ErrEmpty", err)
 	}
 }
@@ -219,14 +219,14 @@ func TestSniffingIgnoresFilename(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
 	e := newEnv(t, nil)
-	src, err := e.svc.IngestUpload(ctx, strings.NewReader(pdfBytes), "a.txt")
+	src, err := e.svc.IngestUpload(ctx, DefaultTenant, strings.NewReader(pdfBytes), "a.txt")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if src.MediaType != "application/pdf" {
 		t.Errorf("PDF named a.txt stored as %q, want application/pdf", src.MediaType)
 	}
-	src, err = e.svc.IngestUpload(ctx, strings.NewReader("just words"), "report.pdf")
+	src, err = e.svc.IngestUpload(ctx, DefaultTenant, strings.NewReader("just words"), "report.pdf")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -235,7 +235,7 @@ func TestSniffingIgnoresFilename(t *testing.T) {
 	}
 	// An unsupported type is stored all the same.
 	png := "\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00"
-	src, err = e.svc.IngestUpload(ctx, strings.NewReader(png), "pic.txt")
+	src, err = e.svc.IngestUpload(ctx, DefaultTenant, strings.NewReader(png), "pic.txt")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -249,11 +249,11 @@ func TestDedupAndDelete(t *testing.T) {
 	ctx := t.Context()
 	e := newEnv(t, nil)
 	data := bytes.Repeat([]byte("same content "), 5000)
-	a, err := e.svc.IngestUpload(ctx, bytes.NewReader(data), "a.txt")
+	a, err := e.svc.IngestUpload(ctx, DefaultTenant, bytes.NewReader(data), "a.txt")
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := e.svc.IngestUpload(ctx, bytes.NewReader(data), "b.txt")
+	b, err := e.svc.IngestUpload(ctx, DefaultTenant, bytes.NewReader(data), "b.txt")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -263,17 +263,17 @@ func TestDedupAndDelete(t *testing.T) {
 	if files := e.blobFiles(t); len(files) != 1 {
 		t.Fatalf("blob files = %v, want one", files)
 	}
-	if _, err := e.svc.Extract(ctx, a.ID, extract.Options{}); err != nil {
+	if _, err := e.svc.Extract(ctx, DefaultTenant, a.ID, extract.Options{}); err != nil {
 		t.Fatal(err)
 	}
 
-	if err := e.svc.Delete(ctx, a.ID); err != nil {
+	if err := e.svc.Delete(ctx, DefaultTenant, a.ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.svc.Get(ctx, a.ID); !errors.Is(err, ErrNotFound) {
+	if _, err := e.svc.Get(ctx, DefaultTenant, a.ID); !errors.Is(err, ErrNotFound) {
 		t.Errorf("Get after Delete: %v, want ErrNotFound", err)
 	}
-	if err := e.svc.Delete(ctx, a.ID); !errors.Is(err, ErrNotFound) {
+	if err := e.svc.Delete(ctx, DefaultTenant, a.ID); !errors.Is(err, ErrNotFound) {
 		t.Errorf("second Delete: %v, want ErrNotFound", err)
 	}
 	if n := e.count(t, "extractions"); n != 0 {
@@ -282,11 +282,11 @@ func TestDedupAndDelete(t *testing.T) {
 	if ok, _ := e.blobs.Exists(ctx, a.SHA256); !ok {
 		t.Fatal("blob deleted while another source uses it")
 	}
-	if _, err := e.svc.Extract(ctx, b.ID, extract.Options{}); err != nil {
+	if _, err := e.svc.Extract(ctx, DefaultTenant, b.ID, extract.Options{}); err != nil {
 		t.Errorf("Extract of the remaining source: %v", err)
 	}
 
-	if err := e.svc.Delete(ctx, b.ID); err != nil {
+	if err := e.svc.Delete(ctx, DefaultTenant, b.ID); err != nil {
 		t.Fatal(err)
 	}
 	if files := e.blobFiles(t); len(files) != 0 {
@@ -301,17 +301,17 @@ func TestSizeCap(t *testing.T) {
 		t.Run(fmt.Sprint(max), func(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t, func(c *Config) { c.MaxBytes = max })
-			if _, err := e.svc.IngestUpload(ctx, bytes.NewReader(bytes.Repeat([]byte("a"), int(max))), "ok.txt"); err != nil {
+			if _, err := e.svc.IngestUpload(ctx, DefaultTenant, bytes.NewReader(bytes.Repeat([]byte("a"), int(max))), "ok.txt"); err != nil {
 				t.Fatalf("exactly MaxBytes: %v", err)
 			}
-			if err := e.svc.Delete(ctx, mustList(t, e.svc)[0].ID); err != nil {
+			if err := e.svc.Delete(ctx, DefaultTenant, mustList(t, e.svc)[0].ID); err != nil {
 				t.Fatal(err)
 			}
-			_, err := e.svc.IngestUpload(ctx, bytes.NewReader(bytes.Repeat([]byte("b"), int(max)+1)), "big.txt")
+			_, err := e.svc.IngestUpload(ctx, DefaultTenant, bytes.NewReader(bytes.Repeat([]byte("b"), int(max)+1)), "big.txt")
 			if !errors.Is(err, ErrTooLarge) {
 				t.Fatalf("MaxBytes+1: %v, want ErrTooLarge", err)
 			}
-			_, err = e.svc.IngestText(ctx, strings.Repeat("c", int(max)+1), "")
+			_, err = e.svc.IngestText(ctx, DefaultTenant, strings.Repeat("c", int(max)+1), "")
 			if !errors.Is(err, ErrTooLarge) {
 				t.Fatalf("text MaxBytes+1: %v, want ErrTooLarge", err)
 			}
@@ -327,7 +327,7 @@ func TestSizeCap(t *testing.T) {
 
 func mustList(t *testing.T, s *Service) []*Source {
 	t.Helper()
-	page, err := s.List(t.Context(), ListParams{Limit: MaxListLimit})
+	page, err := s.List(t.Context(), ListParams{TenantID: DefaultTenant, Limit: MaxListLimit})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -337,7 +337,7 @@ func mustList(t *testing.T, s *Service) []*Source {
 func TestEmptyUpload(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, nil)
-	if _, err := e.svc.IngestUpload(t.Context(), strings.NewReader(""), "empty.txt"); !errors.Is(err, ErrEmpty) {
+	if _, err := e.svc.IngestUpload(t.Context(), DefaultTenant, strings.NewReader(""), "empty.txt"); !errors.Is(err, ErrEmpty) {
 		t.Fatalf("empty upload: %v, want ErrEmpty", err)
 	}
 	if n := e.count(t, "sources"); n != 0 {
@@ -369,7 +369,7 @@ func TestReaderFailsMidStream(t *testing.T) {
 	boom := errors.New("client went away")
 	for _, n := range []int{100, 3 * extract.SniffLen} {
 		e := newEnv(t, nil)
-		_, err := e.svc.IngestUpload(t.Context(), &failAfter{n: n, err: boom}, "x.txt")
+		_, err := e.svc.IngestUpload(t.Context(), DefaultTenant, &failAfter{n: n, err: boom}, "x.txt")
 		if !errors.Is(err, boom) {
 			t.Fatalf("after %d bytes: %v, want the reader's error", n, err)
 		}
@@ -386,13 +386,13 @@ func TestGetNotFound(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, nil)
 	for _, id := range []string{"", "src_", "nope", "src_01jd0000000000000000000000", "SRC_01JD0000000000000000000000", "src_01jd00000000000000000000'--"} {
-		if _, err := e.svc.Get(t.Context(), id); !errors.Is(err, ErrNotFound) {
+		if _, err := e.svc.Get(t.Context(), DefaultTenant, id); !errors.Is(err, ErrNotFound) {
 			t.Errorf("Get(%q) = %v, want ErrNotFound", id, err)
 		}
-		if err := e.svc.Delete(t.Context(), id); !errors.Is(err, ErrNotFound) {
+		if err := e.svc.Delete(t.Context(), DefaultTenant, id); !errors.Is(err, ErrNotFound) {
 			t.Errorf("Delete(%q) = %v, want ErrNotFound", id, err)
 		}
-		if _, err := e.svc.LatestExtraction(t.Context(), id); !errors.Is(err, ErrNotFound) {
+		if _, err := e.svc.LatestExtraction(t.Context(), DefaultTenant, id); !errors.Is(err, ErrNotFound) {
 			t.Errorf("LatestExtraction(%q) = %v, want ErrNotFound", id, err)
 		}
 	}
@@ -404,7 +404,7 @@ func TestPagination(t *testing.T) {
 	e := newEnv(t, nil)
 	var created []string
 	for i := range 45 {
-		src, err := e.svc.IngestText(ctx, fmt.Sprintf("text %d", i), "")
+		src, err := e.svc.IngestText(ctx, DefaultTenant, fmt.Sprintf("text %d", i), "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -416,7 +416,7 @@ func TestPagination(t *testing.T) {
 	var sizes []int
 	cursor := ""
 	for range 10 {
-		page, err := e.svc.List(ctx, ListParams{Limit: 20, Cursor: cursor})
+		page, err := e.svc.List(ctx, ListParams{TenantID: DefaultTenant, Limit: 20, Cursor: cursor})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -439,7 +439,7 @@ func TestPagination(t *testing.T) {
 	for _, tc := range []struct {
 		limit, want int
 	}{{0, 20}, {-3, 20}, {7, 7}, {1000, 45}} {
-		page, err := e.svc.List(ctx, ListParams{Limit: tc.limit})
+		page, err := e.svc.List(ctx, ListParams{TenantID: DefaultTenant, Limit: tc.limit})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -457,7 +457,7 @@ func TestPagination(t *testing.T) {
 		encodeCursor(created[3]) + "A",
 		strings.Repeat("A", 100),
 	} {
-		if _, err := e.svc.List(ctx, ListParams{Cursor: c}); !errors.Is(err, ErrInvalidCursor) {
+		if _, err := e.svc.List(ctx, ListParams{TenantID: DefaultTenant, Cursor: c}); !errors.Is(err, ErrInvalidCursor) {
 			t.Errorf("cursor %q: %v, want ErrInvalidCursor", c, err)
 		}
 	}
@@ -468,11 +468,11 @@ func TestListLimitClamped(t *testing.T) {
 	ctx := t.Context()
 	e := newEnv(t, nil)
 	for i := range MaxListLimit + 3 {
-		if _, err := e.svc.IngestText(ctx, fmt.Sprint("t", i), ""); err != nil {
+		if _, err := e.svc.IngestText(ctx, DefaultTenant, fmt.Sprint("t", i), ""); err != nil {
 			t.Fatal(err)
 		}
 	}
-	page, err := e.svc.List(ctx, ListParams{Limit: 1 << 30})
+	page, err := e.svc.List(ctx, ListParams{TenantID: DefaultTenant, Limit: 1 << 30})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -518,13 +518,13 @@ func TestIngestURL(t *testing.T) {
 	ctx := t.Context()
 
 	e := newEnv(t, nil)
-	if _, err := e.svc.IngestURL(ctx, "https://example.com/a.txt"); !errors.Is(err, ErrURLUnsupported) {
+	if _, err := e.svc.IngestURL(ctx, DefaultTenant, "https://example.com/a.txt"); !errors.Is(err, ErrURLUnsupported) {
 		t.Errorf("without a Fetcher: %v, want ErrURLUnsupported", err)
 	}
 
 	f := &fakeFetcher{body: "remote text", final: "https://cdn.example.com/files/report%20final.txt"}
 	e = newEnv(t, func(c *Config) { c.Fetcher = f })
-	src, err := e.svc.IngestURL(ctx, "https://example.com/r")
+	src, err := e.svc.IngestURL(ctx, DefaultTenant, "https://example.com/r")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -535,26 +535,26 @@ func TestIngestURL(t *testing.T) {
 	if !f.closed {
 		t.Error("the response body was not closed")
 	}
-	got, err := e.svc.Get(ctx, src.ID)
+	got, err := e.svc.Get(ctx, DefaultTenant, src.ID)
 	if err != nil || got.URL != src.URL || got.Metadata["final_url"] != f.final {
 		t.Errorf("Get = %+v, %v", got, err)
 	}
 
 	f.filename, f.final = "named.txt", ""
-	if src, err = e.svc.IngestURL(ctx, "https://example.com/"); err != nil || src.Filename != "named.txt" {
+	if src, err = e.svc.IngestURL(ctx, DefaultTenant, "https://example.com/"); err != nil || src.Filename != "named.txt" {
 		t.Errorf("filename from the response: %+v, %v", src, err)
 	}
 	f.filename = ""
-	if src, err = e.svc.IngestURL(ctx, "https://example.com/"); err != nil || src.Filename != "download" {
+	if src, err = e.svc.IngestURL(ctx, DefaultTenant, "https://example.com/"); err != nil || src.Filename != "download" {
 		t.Errorf("no filename: %+v, %v", src, err)
 	}
 
 	f.err = fmt.Errorf("%w: 10.0.0.1 is private", urlfetch.ErrForbidden)
-	if _, err := e.svc.IngestURL(ctx, "http://10.0.0.1/"); !errors.Is(err, urlfetch.ErrForbidden) {
+	if _, err := e.svc.IngestURL(ctx, DefaultTenant, "http://10.0.0.1/"); !errors.Is(err, urlfetch.ErrForbidden) {
 		t.Errorf("fetcher error: %v, want urlfetch.ErrForbidden wrapped", err)
 	}
 	f.err, f.body = nil, ""
-	if _, err := e.svc.IngestURL(ctx, "https://example.com/empty"); !errors.Is(err, ErrEmpty) {
+	if _, err := e.svc.IngestURL(ctx, DefaultTenant, "https://example.com/empty"); !errors.Is(err, ErrEmpty) {
 		t.Errorf("empty body: %v, want ErrEmpty", err)
 	}
 }
@@ -563,26 +563,26 @@ func TestListFilters(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
 	e := newEnv(t, func(c *Config) { c.Fetcher = &fakeFetcher{body: "from the web"} })
-	up, err := e.svc.IngestUpload(ctx, strings.NewReader("uploaded"), "u.txt")
+	up, err := e.svc.IngestUpload(ctx, DefaultTenant, strings.NewReader("uploaded"), "u.txt")
 	if err != nil {
 		t.Fatal(err)
 	}
-	txt, err := e.svc.IngestText(ctx, "typed", "")
+	txt, err := e.svc.IngestText(ctx, DefaultTenant, "typed", "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	web, err := e.svc.IngestURL(ctx, "https://example.com/w.txt")
+	web, err := e.svc.IngestURL(ctx, DefaultTenant, "https://example.com/w.txt")
 	if err != nil {
 		t.Fatal(err)
 	}
-	pdf, err := e.svc.IngestUpload(ctx, strings.NewReader(pdfBytes), "p.pdf")
+	pdf, err := e.svc.IngestUpload(ctx, DefaultTenant, strings.NewReader(pdfBytes), "p.pdf")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.svc.Extract(ctx, txt.ID, extract.Options{}); err != nil {
+	if _, err := e.svc.Extract(ctx, DefaultTenant, txt.ID, extract.Options{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.svc.Extract(ctx, pdf.ID, extract.Options{}); err == nil {
+	if _, err := e.svc.Extract(ctx, DefaultTenant, pdf.ID, extract.Options{}); err == nil {
 		t.Fatal("extracting the broken PDF succeeded")
 	}
 
@@ -602,29 +602,29 @@ func TestListFilters(t *testing.T) {
 		p    ListParams
 		want []string
 	}{
-		"all":             {ListParams{}, []string{pdf.ID, web.ID, txt.ID, up.ID}},
-		"uploads":         {ListParams{Kind: KindUpload}, []string{pdf.ID, up.ID}},
-		"text":            {ListParams{Kind: KindText}, []string{txt.ID}},
-		"url":             {ListParams{Kind: KindURL}, []string{web.ID}},
-		"stored":          {ListParams{Status: StatusStored}, []string{web.ID, up.ID}},
-		"extracted":       {ListParams{Status: StatusExtracted}, []string{txt.ID}},
-		"failed":          {ListParams{Status: StatusFailed}, []string{pdf.ID}},
-		"failed uploads":  {ListParams{Kind: KindUpload, Status: StatusFailed}, []string{pdf.ID}},
-		"stored text":     {ListParams{Kind: KindText, Status: StatusStored}, nil},
-		"project (empty)": {ListParams{ProjectID: "prj_01jd0000000000000000000000"}, nil},
+		"all":             {ListParams{TenantID: DefaultTenant}, []string{pdf.ID, web.ID, txt.ID, up.ID}},
+		"uploads":         {ListParams{TenantID: DefaultTenant, Kind: KindUpload}, []string{pdf.ID, up.ID}},
+		"text":            {ListParams{TenantID: DefaultTenant, Kind: KindText}, []string{txt.ID}},
+		"url":             {ListParams{TenantID: DefaultTenant, Kind: KindURL}, []string{web.ID}},
+		"stored":          {ListParams{TenantID: DefaultTenant, Status: StatusStored}, []string{web.ID, up.ID}},
+		"extracted":       {ListParams{TenantID: DefaultTenant, Status: StatusExtracted}, []string{txt.ID}},
+		"failed":          {ListParams{TenantID: DefaultTenant, Status: StatusFailed}, []string{pdf.ID}},
+		"failed uploads":  {ListParams{TenantID: DefaultTenant, Kind: KindUpload, Status: StatusFailed}, []string{pdf.ID}},
+		"stored text":     {ListParams{TenantID: DefaultTenant, Kind: KindText, Status: StatusStored}, nil},
+		"project (empty)": {ListParams{TenantID: DefaultTenant, ProjectID: "prj_01jd0000000000000000000000"}, nil},
 	} {
 		if got := ids(tc.p); !slices.Equal(got, tc.want) {
 			t.Errorf("%s: %v, want %v", name, got, tc.want)
 		}
 	}
-	page, err := e.svc.List(ctx, ListParams{ProjectID: "prj_x"})
+	page, err := e.svc.List(ctx, ListParams{TenantID: DefaultTenant, ProjectID: "prj_x"})
 	if err != nil || page.Items == nil || len(page.Items) != 0 || page.NextCursor != "" {
 		t.Errorf("project filter page = %+v, %v; want empty non-nil items", page, err)
 	}
-	if _, err := e.svc.List(ctx, ListParams{Kind: "video"}); !errors.Is(err, ErrInvalidFilter) {
+	if _, err := e.svc.List(ctx, ListParams{TenantID: DefaultTenant, Kind: "video"}); !errors.Is(err, ErrInvalidFilter) {
 		t.Errorf("unknown kind: %v, want ErrInvalidFilter", err)
 	}
-	if _, err := e.svc.List(ctx, ListParams{Status: "done"}); !errors.Is(err, ErrInvalidFilter) {
+	if _, err := e.svc.List(ctx, ListParams{TenantID: DefaultTenant, Status: "done"}); !errors.Is(err, ErrInvalidFilter) {
 		t.Errorf("unknown status: %v, want ErrInvalidFilter", err)
 	}
 }
@@ -642,29 +642,29 @@ func TestExtract(t *testing.T) {
 	}
 	e := newEnv(t, func(c *Config) { c.Now = now })
 	text := "Quarry extracts text. It stores sources. It keeps the latest extraction. Summaries pick sentences."
-	src, err := e.svc.IngestText(ctx, text, "")
+	src, err := e.svc.IngestText(ctx, DefaultTenant, text, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.svc.LatestExtraction(ctx, src.ID); !errors.Is(err, ErrNotFound) {
+	if _, err := e.svc.LatestExtraction(ctx, DefaultTenant, src.ID); !errors.Is(err, ErrNotFound) {
 		t.Errorf("LatestExtraction before any: %v, want ErrNotFound", err)
 	}
 
-	ex, err := e.svc.Extract(ctx, src.ID, extract.Options{})
+	ex, err := e.svc.Extract(ctx, DefaultTenant, src.ID, extract.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if ex.SourceID != src.ID || ex.Mode != extract.ModeText || ex.Document.Text != text || ex.Document.Metadata.Parser != "text" || ex.DurationMS < 0 {
 		t.Errorf("extraction = %+v", ex)
 	}
-	got, err := e.svc.Get(ctx, src.ID)
+	got, err := e.svc.Get(ctx, DefaultTenant, src.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got.Status != StatusExtracted || !got.UpdatedAt.After(got.CreatedAt) {
 		t.Errorf("after Extract: status %s, created %v, updated %v", got.Status, got.CreatedAt, got.UpdatedAt)
 	}
-	latest, err := e.svc.LatestExtraction(ctx, src.ID)
+	latest, err := e.svc.LatestExtraction(ctx, DefaultTenant, src.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -675,26 +675,26 @@ func TestExtract(t *testing.T) {
 	}
 
 	// Re-extracting replaces the row of that mode; another mode adds one.
-	if _, err := e.svc.Extract(ctx, src.ID, extract.Options{MaxChars: 6}); err != nil {
+	if _, err := e.svc.Extract(ctx, DefaultTenant, src.ID, extract.Options{MaxChars: 6}); err != nil {
 		t.Fatal(err)
 	}
 	if n := e.count(t, "extractions"); n != 1 {
 		t.Errorf("extraction rows = %d, want 1", n)
 	}
-	if latest, err = e.svc.LatestExtraction(ctx, src.ID); err != nil || latest.Document.Text != "Quarry" {
+	if latest, err = e.svc.LatestExtraction(ctx, DefaultTenant, src.ID); err != nil || latest.Document.Text != "Quarry" {
 		t.Errorf("latest after re-extract = %+v, %v", latest, err)
 	}
-	sum, err := e.svc.Extract(ctx, src.ID, extract.Options{Mode: extract.ModeSummary, SummarySentences: 1})
+	sum, err := e.svc.Extract(ctx, DefaultTenant, src.ID, extract.Options{Mode: extract.ModeSummary, SummarySentences: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if n := e.count(t, "extractions"); n != 2 {
 		t.Errorf("extraction rows = %d, want 2", n)
 	}
-	if latest, err = e.svc.LatestExtraction(ctx, src.ID); err != nil || latest.Mode != extract.ModeSummary || latest.Document.Text != sum.Document.Text {
+	if latest, err = e.svc.LatestExtraction(ctx, DefaultTenant, src.ID); err != nil || latest.Mode != extract.ModeSummary || latest.Document.Text != sum.Document.Text {
 		t.Errorf("latest = %+v, %v; want the summary", latest, err)
 	}
-	if byMode, err := e.svc.GetExtraction(ctx, src.ID, extract.ModeText); err != nil || byMode.Document.Text != "Quarry" {
+	if byMode, err := e.svc.GetExtraction(ctx, DefaultTenant, src.ID, extract.ModeText); err != nil || byMode.Document.Text != "Quarry" {
 		t.Errorf("GetExtraction(text) = %+v, %v", byMode, err)
 	}
 }
@@ -704,44 +704,44 @@ func TestExtractFailures(t *testing.T) {
 	ctx := t.Context()
 	e := newEnv(t, nil)
 
-	pdf, err := e.svc.IngestUpload(ctx, strings.NewReader(pdfBytes), "broken.pdf")
+	pdf, err := e.svc.IngestUpload(ctx, DefaultTenant, strings.NewReader(pdfBytes), "broken.pdf")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.svc.Extract(ctx, pdf.ID, extract.Options{}); !errors.Is(err, extract.ErrMalformed) {
+	if _, err := e.svc.Extract(ctx, DefaultTenant, pdf.ID, extract.Options{}); !errors.Is(err, extract.ErrMalformed) {
 		t.Fatalf("Extract of a malformed PDF: %v, want extract.ErrMalformed", err)
 	}
-	if got, _ := e.svc.Get(ctx, pdf.ID); got.Status != StatusFailed {
+	if got, _ := e.svc.Get(ctx, DefaultTenant, pdf.ID); got.Status != StatusFailed {
 		t.Errorf("status = %s, want failed", got.Status)
 	}
 
-	png, err := e.svc.IngestUpload(ctx, strings.NewReader("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"), "x.png")
+	png, err := e.svc.IngestUpload(ctx, DefaultTenant, strings.NewReader("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"), "x.png")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.svc.Extract(ctx, png.ID, extract.Options{}); !errors.Is(err, extract.ErrUnsupportedFormat) {
+	if _, err := e.svc.Extract(ctx, DefaultTenant, png.ID, extract.Options{}); !errors.Is(err, extract.ErrUnsupportedFormat) {
 		t.Fatalf("Extract of a PNG: %v, want extract.ErrUnsupportedFormat", err)
 	}
-	if got, _ := e.svc.Get(ctx, png.ID); got.Status != StatusFailed {
+	if got, _ := e.svc.Get(ctx, DefaultTenant, png.ID); got.Status != StatusFailed {
 		t.Errorf("status = %s, want failed", got.Status)
 	}
-	if _, err := e.svc.LatestExtraction(ctx, png.ID); !errors.Is(err, ErrNotFound) {
+	if _, err := e.svc.LatestExtraction(ctx, DefaultTenant, png.ID); !errors.Is(err, ErrNotFound) {
 		t.Errorf("LatestExtraction after a failure: %v, want ErrNotFound", err)
 	}
 
 	// A bad option is the caller's fault: the status does not change.
-	txt, err := e.svc.IngestText(ctx, "fine", "")
+	txt, err := e.svc.IngestText(ctx, DefaultTenant, "fine", "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	var oe *extract.OptionError
-	if _, err := e.svc.Extract(ctx, txt.ID, extract.Options{Pages: "x-y"}); !errors.As(err, &oe) {
+	if _, err := e.svc.Extract(ctx, DefaultTenant, txt.ID, extract.Options{Pages: "x-y"}); !errors.As(err, &oe) {
 		t.Fatalf("bad pages: %v, want *extract.OptionError", err)
 	}
-	if got, _ := e.svc.Get(ctx, txt.ID); got.Status != StatusStored {
+	if got, _ := e.svc.Get(ctx, DefaultTenant, txt.ID); got.Status != StatusStored {
 		t.Errorf("status after an option error = %s, want stored", got.Status)
 	}
-	if _, err := e.svc.Extract(ctx, "src_01jd0000000000000000000000", extract.Options{}); !errors.Is(err, ErrNotFound) {
+	if _, err := e.svc.Extract(ctx, DefaultTenant, "src_01jd0000000000000000000000", extract.Options{}); !errors.Is(err, ErrNotFound) {
 		t.Errorf("Extract of an unknown id: %v, want ErrNotFound", err)
 	}
 }
@@ -786,15 +786,15 @@ func TestConcurrentIngestAndDeleteSameContent(t *testing.T) {
 	for range 8 {
 		wg.Go(func() {
 			for range 4 {
-				src, err := e.svc.IngestText(ctx, "shared content", "")
+				src, err := e.svc.IngestText(ctx, DefaultTenant, "shared content", "")
 				if err != nil {
 					errs <- err
 					return
 				}
-				if err := e.svc.Delete(ctx, src.ID); err != nil {
+				if err := e.svc.Delete(ctx, DefaultTenant, src.ID); err != nil {
 					errs <- err
 				}
-				if _, err := e.svc.IngestText(ctx, "shared content", ""); err != nil {
+				if _, err := e.svc.IngestText(ctx, DefaultTenant, "shared content", ""); err != nil {
 					errs <- err
 				}
 			}
@@ -806,11 +806,53 @@ func TestConcurrentIngestAndDeleteSameContent(t *testing.T) {
 		t.Error(err)
 	}
 	for _, s := range mustList(t, e.svc) {
-		if _, err := e.svc.Extract(ctx, s.ID, extract.Options{}); err != nil {
+		if _, err := e.svc.Extract(ctx, DefaultTenant, s.ID, extract.Options{}); err != nil {
 			t.Errorf("source %s lost its content: %v", s.ID, err)
 		}
 	}
 	if n := len(mustList(t, e.svc)); n != 32 {
 		t.Errorf("sources left = %d, want 32", n)
+	}
+}
+
+// TestTenantIsolation: another tenant's source answers exactly like an
+// unknown id, and lists never show it.
+func TestTenantIsolation(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := t.Context()
+	a, err := e.svc.IngestText(ctx, "ten_a", "alpha text", "a.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.TenantID != "ten_a" {
+		t.Fatalf("tenant = %q", a.TenantID)
+	}
+	if _, err := e.svc.Get(ctx, "ten_b", a.ID); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Get from another tenant: %v", err)
+	}
+	if _, err := e.svc.Extract(ctx, "ten_b", a.ID, extract.Options{}); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Extract from another tenant: %v", err)
+	}
+	if _, err := e.svc.LatestExtraction(ctx, "ten_b", a.ID); !errors.Is(err, ErrNotFound) {
+		t.Errorf("LatestExtraction from another tenant: %v", err)
+	}
+	if err := e.svc.Delete(ctx, "ten_b", a.ID); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Delete from another tenant: %v", err)
+	}
+	page, err := e.svc.List(ctx, ListParams{TenantID: "ten_b"})
+	if err != nil || len(page.Items) != 0 {
+		t.Errorf("List of another tenant: %v %d items", err, len(page.Items))
+	}
+	if got, err := e.svc.Get(ctx, "ten_a", a.ID); err != nil || got.ID != a.ID {
+		t.Errorf("Get from its own tenant: %v", err)
+	}
+	if _, err := e.svc.Get(ctx, "", a.ID); !errors.Is(err, ErrNoTenant) {
+		t.Errorf("Get without a tenant: %v", err)
+	}
+	if _, err := e.svc.List(ctx, ListParams{}); !errors.Is(err, ErrNoTenant) {
+		t.Errorf("List without a tenant: %v", err)
+	}
+	if _, err := e.svc.IngestText(ctx, "", "x", ""); !errors.Is(err, ErrNoTenant) {
+		t.Errorf("IngestText without a tenant: %v", err)
 	}
 }

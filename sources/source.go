@@ -34,7 +34,8 @@ const (
 // Valid reports whether s is one of the statuses above.
 func (s Status) Valid() bool { return s == StatusStored || s == StatusExtracted || s == StatusFailed }
 
-// DefaultTenant is the tenant of every source until tenancy is enforced.
+// DefaultTenant is the tenant of every source while tenancy is not
+// enforced (and of rows created before it was).
 const DefaultTenant = "default"
 
 // Source is a stored input.
@@ -113,6 +114,9 @@ var (
 	ErrTooLarge = errors.New("sources: content too large")
 	// ErrEmpty: a zero-byte upload, download or text.
 	ErrEmpty = errors.New("sources: content is empty")
+	// ErrNoTenant: a call without a tenant id. Every source belongs to a
+	// tenant, and the caller names it: this package never guesses.
+	ErrNoTenant = errors.New("sources: no tenant given")
 	// ErrURLUnsupported: IngestURL on a Service without a Fetcher.
 	ErrURLUnsupported = errors.New("sources: URL ingest is not configured")
 )
