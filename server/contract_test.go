@@ -17,6 +17,7 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"github.com/quarryhq/quarry/auth"
 	"github.com/quarryhq/quarry/extract"
 	"github.com/quarryhq/quarry/internal/corpustest"
 	"github.com/quarryhq/quarry/server"
@@ -204,12 +205,14 @@ func TestUploadExtractListGetDelete(t *testing.T) {
 		t.Fatalf("list = %+v", list)
 	}
 
-	r = s.do(t, http.MethodDelete, "/api/v1/source/"+src.ID, nil)
+	requireError(t, s.do(t, http.MethodDelete, "/api/v1/source/"+src.ID, nil), 401, server.CodeUnauthorized)
+	editor := s.bearer(t, auth.RoleEditor)
+	r = s.do(t, http.MethodDelete, "/api/v1/source/"+src.ID, nil, editor...)
 	if r.status != http.StatusNoContent || len(r.body) != 0 {
 		t.Fatalf("delete: %d %s", r.status, r.body)
 	}
 	requireError(t, s.do(t, http.MethodGet, "/api/v1/source/"+src.ID, nil), 404, server.CodeNotFound)
-	requireError(t, s.do(t, http.MethodDelete, "/api/v1/source/"+src.ID, nil), 404, server.CodeNotFound)
+	requireError(t, s.do(t, http.MethodDelete, "/api/v1/source/"+src.ID, nil, editor...), 404, server.CodeNotFound)
 	requireError(t, s.postJSON(t, "/api/v1/extract", map[string]any{"source_id": src.ID}), 404, server.CodeNotFound)
 }
 
@@ -411,9 +414,9 @@ func TestUploadLimits(t *testing.T) {
 
 func TestPanicIsSanitized500(t *testing.T) {
 	s := newStack(t, stackOptions{})
-	huma.Register(s.srv.API(), huma.Operation{OperationID: "test-panic", Method: http.MethodGet, Path: "/api/v1/test-panic"},
+	huma.Register(s.srv.API(), huma.Operation{OperationID: "test-panic", Method: http.MethodGet, Path: "/api/v1/test-panic", Security: []map[string][]string{}},
 		func(context.Context, *struct{}) (*struct{}, error) { panic("secret: /etc/quarry/key") })
-	huma.Register(s.srv.API(), huma.Operation{OperationID: "test-error", Method: http.MethodGet, Path: "/api/v1/test-error"},
+	huma.Register(s.srv.API(), huma.Operation{OperationID: "test-error", Method: http.MethodGet, Path: "/api/v1/test-error", Security: []map[string][]string{}},
 		func(context.Context, *struct{}) (*struct{}, error) { return nil, errors.New("pq: password=hunter2") })
 	for _, path := range []string{"/api/v1/test-panic", "/api/v1/test-error"} {
 		r := s.do(t, http.MethodGet, path, nil)

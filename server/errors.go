@@ -9,7 +9,9 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/quarryhq/quarry/auth"
 	"github.com/quarryhq/quarry/extract"
+	"github.com/quarryhq/quarry/flags"
 	"github.com/quarryhq/quarry/sources"
 	"github.com/quarryhq/quarry/urlfetch"
 )
@@ -104,7 +106,31 @@ func ErrorCode(err error) (code, message string) {
 	if oe, ok := errors.AsType[*extract.OptionError](err); ok {
 		return CodeValidationError, oe.Error()
 	}
+	if ve, ok := errors.AsType[*auth.ValidationError](err); ok {
+		return CodeValidationError, ve.Error()
+	}
+	if ve, ok := errors.AsType[*flags.ValidationError](err); ok {
+		return CodeValidationError, ve.Error()
+	}
 	switch {
+	case errors.Is(err, auth.ErrTokenReused):
+		return CodeTokenReused, "the refresh token was already used; the session is revoked"
+	case errors.Is(err, auth.ErrTokenExpired):
+		return CodeTokenExpired, "the token has expired"
+	case errors.Is(err, auth.ErrInvalidToken):
+		return CodeInvalidToken, "the token is not valid"
+	case errors.Is(err, auth.ErrInvalidCredentials):
+		return CodeUnauthorized, "wrong email or password"
+	case errors.Is(err, auth.ErrNotFound):
+		return CodeNotFound, "not found"
+	case errors.Is(err, auth.ErrConflict):
+		return CodeConflict, "already exists"
+	case errors.Is(err, flags.ErrUnknownFlag):
+		return CodeValidationError, "unknown feature flag"
+	case errors.Is(err, flags.ErrNotFound):
+		return CodeNotFound, "no such flag override"
+	case errors.Is(err, sources.ErrNoTenant):
+		return CodeInternal, "internal error"
 	case errors.Is(err, sources.ErrNotFound):
 		return CodeNotFound, "source not found"
 	case errors.Is(err, sources.ErrInvalidCursor):

@@ -39,8 +39,9 @@ func (s *Server) bindExtract() {
 		Description: "Extracts a stored source with the parser for its sniffed type, under a deadline and an output cap, and stores the result as the source's latest extraction. " +
 			"Document errors answer 415 unsupported_media_type, 422 malformed_document, encrypted_document or extraction_timeout. " +
 			"At most QUARRY_MAX_IN_FLIGHT extractions run at once; when all slots stay busy for 5 s the answer is 503 over_capacity with Retry-After.",
-		Tags:   []string{"extraction"},
-		Errors: []int{http.StatusNotFound, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType, http.StatusUnprocessableEntity, http.StatusServiceUnavailable},
+		Tags:     []string{"extraction"},
+		Security: anonymousEditor,
+		Errors:   []int{http.StatusNotFound, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType, http.StatusUnprocessableEntity, http.StatusServiceUnavailable},
 	}, s.extract)
 }
 

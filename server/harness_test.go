@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"mime/multipart"
@@ -18,8 +19,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/quarryhq/quarry/audit"
+	"github.com/quarryhq/quarry/auth"
 	"github.com/quarryhq/quarry/extract"
 	"github.com/quarryhq/quarry/extract/standard"
+	"github.com/quarryhq/quarry/flags"
 	"github.com/quarryhq/quarry/server"
 	"github.com/quarryhq/quarry/sources"
 	"github.com/quarryhq/quarry/storage"
@@ -29,6 +33,9 @@ import (
 // stack is a whole Quarry server on loopback over a temp-file SQLite
 // database and a temp blob directory: the real parts, end to end.
 type stack struct {
+	auth   *auth.Service
+	audit  *audit.Recorder
+	flags  *flags.Service
 	srv    *server.Server
 	http   *httptest.Server
 	db     *storage.DB
@@ -98,6 +105,22 @@ func newStack(t testing.TB, o stackOptions) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
+	rec, err := audit.New(audit.Config{DB: db, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := auth.LoadKeySet(dir, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	authSvc, err := auth.New(auth.Config{DB: db, Keys: keys, Auditor: server.AuthAuditor(rec), Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	flagSvc, err := flags.New(flags.Config{DB: db, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
 	svc, err := sources.New(sources.Config{DB: db, Blobs: blobs, Extractor: ex, Fetcher: fetcher, MaxBytes: o.maxUpload, Logger: log})
 	if err != nil {
 		t.Fatal(err)
@@ -107,13 +130,49 @@ func newStack(t testing.TB, o stackOptions) *stack {
 		o.server(&cfg)
 	}
 	srv, err := server.New(cfg,
-		server.Deps{Sources: svc, Extractor: ex, Checks: map[string]server.Pinger{"db": db, "storage": blobs}})
+		server.Deps{Sources: svc, Extractor: ex, Checks: map[string]server.Pinger{"db": db, "storage": blobs},
+			Auth: authSvc, Audit: rec, Flags: flagSvc})
 	if err != nil {
 		t.Fatal(err)
 	}
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
-	return &stack{srv: srv, http: hs, db: db, blobs: blobs, logBuf: logBuf}
+	return &stack{srv: srv, http: hs, db: db, blobs: blobs, logBuf: logBuf, auth: authSvc, audit: rec, flags: flagSvc}
+}
+
+// testPassword is long enough for the password policy.
+const testPassword = "correct horse battery staple"
+
+// user creates a user of role in tenant (created when new) and returns it.
+func (s *stack) user(t testing.TB, tenantID string, role auth.Role) *auth.User {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := s.auth.EnsureTenant(ctx, tenantID, tenantID); err != nil {
+		t.Fatal(err)
+	}
+	u, err := s.auth.CreateUser(ctx, tenantID, fmt.Sprintf("%s-%d@example.org", role, userSeq.Add(1)), testPassword, role)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+var userSeq atomic.Int64
+
+// login logs u in over HTTP and returns its token pair.
+func (s *stack) login(t *testing.T, u *auth.User) server.TokenPair {
+	t.Helper()
+	var pair server.TokenPair
+	r := s.postJSON(t, "/api/v1/auth/login", map[string]any{"email": u.Email, "password": testPassword})
+	requireOK(t, r, http.StatusOK, &pair)
+	return pair
+}
+
+// bearer returns the Authorization header pair for a new user of role in
+// the default tenant.
+func (s *stack) bearer(t *testing.T, role auth.Role) []string {
+	t.Helper()
+	return []string{"Authorization", "Bearer " + s.login(t, s.user(t, auth.DefaultTenantID, role)).AccessToken}
 }
 
 // envelope is the decoded response body.

@@ -28,6 +28,7 @@ func (s *Server) bindHealth() {
 		Description: "Reports the server version and the state of its dependencies (database, blob storage). Answers 503 dependency_unavailable when a check fails.",
 		Tags:        []string{"health"},
 		Errors:      []int{http.StatusServiceUnavailable},
+		Security:    public,
 	}
 	root := op
 	root.OperationID, root.Path = "health-root", "/health"

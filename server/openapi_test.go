@@ -50,7 +50,7 @@ func TestOpenAPIGolden(t *testing.T) {
 func TestGracefulShutdown(t *testing.T) {
 	s := newStack(t, stackOptions{})
 	started := make(chan struct{})
-	huma.Register(s.srv.API(), huma.Operation{OperationID: "test-slow", Method: http.MethodGet, Path: "/api/v1/test-slow"},
+	huma.Register(s.srv.API(), huma.Operation{OperationID: "test-slow", Method: http.MethodGet, Path: "/api/v1/test-slow", Security: []map[string][]string{}},
 		func(context.Context, *struct{}) (*struct{}, error) {
 			close(started)
 			time.Sleep(300 * time.Millisecond)

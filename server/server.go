@@ -16,8 +16,13 @@ import (
 	"github.com/danielgtaylor/huma/v2/adapters/humachi"
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
+	"github.com/ulule/limiter/v3"
+	"github.com/ulule/limiter/v3/drivers/store/memory"
 
+	"github.com/quarryhq/quarry/audit"
+	"github.com/quarryhq/quarry/auth"
 	"github.com/quarryhq/quarry/extract"
+	"github.com/quarryhq/quarry/flags"
 	"github.com/quarryhq/quarry/sources"
 )
 
@@ -50,6 +55,21 @@ type Config struct {
 	MaxInFlight int
 	// QueueTimeout bounds the wait for an extraction slot (default 5 s).
 	QueueTimeout time.Duration
+	// AuthRequired makes every operation but health, login, refresh,
+	// logout and the OpenAPI documents need a bearer token. While false,
+	// the v1 core operations (upload, download, extract, list and read
+	// sources) accept anonymous callers, who act as editor of the default
+	// tenant; product and admin operations always need a token.
+	AuthRequired bool
+	// TenancyEnforced scopes every row to the caller's tenant. While false
+	// all data lives in the default tenant.
+	TenancyEnforced bool
+	// LoginAttemptsPerAddress bounds login attempts per client address and
+	// minute (default 20).
+	LoginAttemptsPerAddress int64
+	// FailedLoginsPerAccount bounds failed logins per account and minute
+	// (default 5).
+	FailedLoginsPerAccount int64
 	// MetricsAddr, when set, serves /metrics on its own listener instead
 	// of the API listener.
 	MetricsAddr string
@@ -73,6 +93,8 @@ func (c Config) withDefaults() Config {
 	c.ShutdownTimeout = cmp.Or(c.ShutdownTimeout, 25*time.Second)
 	c.MaxInFlight = cmp.Or(c.MaxInFlight, runtime.NumCPU())
 	c.QueueTimeout = cmp.Or(c.QueueTimeout, 5*time.Second)
+	c.LoginAttemptsPerAddress = cmp.Or(c.LoginAttemptsPerAddress, 20)
+	c.FailedLoginsPerAccount = cmp.Or(c.FailedLoginsPerAccount, 5)
 	return c
 }
 
@@ -105,6 +127,13 @@ type Deps struct {
 	Extractor *extract.Extractor
 	// Checks are pinged by /health, by name ("db", "storage", ...).
 	Checks map[string]Pinger
+	// Auth verifies tokens and serves login, refresh, logout and revoke.
+	// Without it only anonymous access works.
+	Auth *auth.Service
+	// Audit records security decisions and changes (optional).
+	Audit *audit.Recorder
+	// Flags turns features on and off per tenant (optional).
+	Flags *flags.Service
 }
 
 // Server is Quarry's HTTP server: the /api/v1 contract on huma v2 and chi v5.
@@ -118,6 +147,9 @@ type Server struct {
 	metrics *metrics.Set
 	// heavy holds one token per extraction in flight.
 	heavy chan struct{}
+	// loginAddr counts login attempts per client address, loginAcct
+	// failed logins per account.
+	loginAddr, loginAcct *limiter.Limiter
 }
 
 // New builds the server and registers every route.
@@ -133,10 +165,12 @@ func New(cfg Config, deps Deps) (*Server, error) {
 
 	s := &Server{cfg: cfg, deps: deps, log: cfg.Logger, metrics: metrics.NewSet(), heavy: make(chan struct{}, cfg.MaxInFlight)}
 	s.metrics.NewGauge("quarry_extractions_in_flight", func() float64 { return float64(len(s.heavy)) })
+	s.loginAddr = limiter.New(memory.NewStore(), limiter.Rate{Period: time.Minute, Limit: cfg.LoginAttemptsPerAddress})
+	s.loginAcct = limiter.New(memory.NewStore(), limiter.Rate{Period: time.Minute, Limit: cfg.FailedLoginsPerAccount})
 	r := chi.NewMux()
 	// Order: id first (everything logs it), then observation around the
 	// recoverer so panics are counted, then headers on every response.
-	r.Use(withRequestID, s.observe, s.recoverer, securityHeaders, writeDeadline(cfg.WriteTimeout), middleware.GetHead)
+	r.Use(withRequestID, withClientIP, s.observe, s.recoverer, securityHeaders, writeDeadline(cfg.WriteTimeout), middleware.GetHead)
 	r.NotFound(notFound)
 	r.MethodNotAllowed(methodNotAllowed(r))
 	if cfg.MetricsAddr == "" {
@@ -147,10 +181,16 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	s.v1 = humachi.New(r, apiConfig("Quarry API", cfg.Version, "/api/v1/openapi", v1Description))
 	s.v2 = humachi.New(r, apiConfig("Quarry API v2", cfg.Version, "/api/v2/openapi", v2Description))
 	s.router = r
+	for _, api := range []huma.API{s.v1, s.v2} {
+		// Before any Register: huma captures the middleware chain there.
+		api.UseMiddleware(s.authenticate(api), s.requireFeatures(api))
+	}
 
 	s.bindHealth()
+	s.bindAuth()
 	s.bindSources()
 	s.bindExtract()
+	s.bindAdmin()
 	return s, nil
 }
 
@@ -161,6 +201,11 @@ func apiConfig(title, version, openAPIPath, description string) huma.Config {
 	hc.DocsPath = "" // docs are served by the binary at /docs, offline
 	hc.SchemasPath = ""
 	hc.Info.Description = description
+	hc.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
+		"bearer": {Type: "http", Scheme: "bearer", BearerFormat: "JWT",
+			Description: "An access token from POST /api/v1/auth/login. The scope names the least role an operation needs."},
+	}
+	hc.OpenAPI.Security = needViewer // secure by default: operations opt out explicitly
 	return hc
 }
 
@@ -186,10 +231,6 @@ func (s *Server) acquire(ctx context.Context) (release func(), err error) {
 		return nil, s.fail(ctx, ctx.Err())
 	}
 }
-
-// tenant returns the tenant a request acts in. Until tenancy is
-// enforced, every row lives in the default tenant.
-func (s *Server) tenant(context.Context) string { return sources.DefaultTenant }
 
 // Handler returns the root handler (API, docs, health, metrics).
 func (s *Server) Handler() http.Handler { return s.router }

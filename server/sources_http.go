@@ -71,6 +71,7 @@ func (s *Server) bindSources() {
 		OperationID:   "upload",
 		Method:        http.MethodPost,
 		Path:          "/api/v1/upload",
+		Security:      anonymousEditor,
 		Summary:       "Upload a document",
 		Description:   "Stores the multipart `file` part as a source. The content is hashed, sniffed and stored while it streams, so memory stays flat whatever its size. Files over the upload limit answer 413 payload_too_large; an empty file answers 422 validation_error.",
 		Tags:          []string{"sources"},
@@ -103,6 +104,7 @@ func (s *Server) bindSources() {
 		Description:   "Downloads the URL through the SSRF-safe fetcher (http/https only, ports 80/443, no private, loopback or link-local addresses, at most 3 redirects each re-checked, a byte cap after decompression) and stores it as a source.",
 		Tags:          []string{"sources"},
 		DefaultStatus: http.StatusCreated,
+		Security:      anonymousEditor,
 		Errors:        []int{http.StatusBadRequest, http.StatusNotFound, http.StatusRequestEntityTooLarge, http.StatusBadGateway, http.StatusGatewayTimeout},
 	}, s.downloadFromURL)
 
@@ -113,6 +115,7 @@ func (s *Server) bindSources() {
 		Summary:     "List sources",
 		Description: "Newest first, with cursor pagination.",
 		Tags:        []string{"sources"},
+		Security:    anonymousViewer,
 		Errors:      []int{http.StatusBadRequest},
 	}, s.listSources)
 
@@ -123,6 +126,7 @@ func (s *Server) bindSources() {
 		Summary:     "Get a source",
 		Description: "The source with its latest extraction, if any.",
 		Tags:        []string{"sources"},
+		Security:    anonymousViewer,
 		Errors:      []int{http.StatusNotFound},
 	}, s.getSource)
 
@@ -134,6 +138,7 @@ func (s *Server) bindSources() {
 		Description:   "Removes the source and its extractions; the stored file goes too when no other source shares its content.",
 		Tags:          []string{"sources"},
 		DefaultStatus: http.StatusNoContent,
+		Security:      needEditor,
 		Errors:        []int{http.StatusNotFound},
 	}, s.deleteSource)
 }

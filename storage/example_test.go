@@ -35,4 +35,6 @@ func ExampleOpen() {
 	}
 	// Output:
 	// 0001 init applied=true
+	// 0002 auth applied=true
+	// 0003 audit_flags applied=true
 }

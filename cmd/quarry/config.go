@@ -36,6 +36,10 @@ type Config struct {
 	MaxExtractChars int           `yaml:"max_extract_chars" env:"QUARRY_MAX_EXTRACT_CHARS" help:"cap on extracted text, in code points"`
 	MaxInFlight     int           `yaml:"max_in_flight" env:"QUARRY_MAX_IN_FLIGHT" help:"extractions running at once (default: number of CPUs)"`
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout" env:"QUARRY_SHUTDOWN_TIMEOUT" help:"grace period for requests in flight at shutdown"`
+	AuthRequired    bool          `yaml:"auth_required" env:"QUARRY_AUTH_REQUIRED" help:"require a bearer token on every endpoint but health, login, refresh, logout (true/false)"`
+	TenancyEnforced bool          `yaml:"tenancy_enforced" env:"QUARRY_TENANCY_ENFORCED" help:"scope every row to the caller's tenant (true/false)"`
+	JWTSecret       string        `yaml:"jwt_secret" env:"QUARRY_JWT_SECRET" help:"access-token signing key, or kid=secret,kid2=secret2 for rotation (default: generated once in the data dir)"`
+	AccessTokenTTL  time.Duration `yaml:"access_token_ttl" env:"QUARRY_ACCESS_TOKEN_TTL" help:"access token lifetime"`
 	LogLevel        string        `yaml:"log_level" env:"QUARRY_LOG_LEVEL" help:"debug, info, warn or error"`
 	LogFormat       string        `yaml:"log_format" env:"QUARRY_LOG_FORMAT" help:"json or text"`
 	MetricsAddr     string        `yaml:"metrics_addr" env:"QUARRY_METRICS_ADDR" help:"separate listener for /metrics (default: the API listener)"`
@@ -51,6 +55,7 @@ func defaultConfig() Config {
 		MaxExtractChars: 10 << 20,
 		MaxInFlight:     runtime.NumCPU(),
 		ShutdownTimeout: 25 * time.Second,
+		AccessTokenTTL:  15 * time.Minute,
 		LogLevel:        "info",
 		LogFormat:       "json",
 	}
@@ -93,7 +98,14 @@ func bindFlags(fs *flag.FlagSet) func(*Config) error {
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
 		name := strings.ReplaceAll(f.Tag.Get("yaml"), "_", "-")
-		values[f.Name] = fs.String(name, "", f.Tag.Get("help")+" ("+f.Tag.Get("env")+")")
+		usage := f.Tag.Get("help") + " (" + f.Tag.Get("env") + ")"
+		if f.Type.Kind() == reflect.Bool {
+			v := new(string)
+			values[f.Name] = v
+			fs.BoolFunc(name, usage, func(s string) error { *v = s; return nil }) // --auth-required alone means true
+			continue
+		}
+		values[f.Name] = fs.String(name, "", usage)
 	}
 	return func(cfg *Config) error {
 		given := map[string]bool{}
@@ -140,6 +152,12 @@ func setField(f reflect.Value, raw string) error {
 			return fmt.Errorf("want a duration such as 30s, got %q", raw)
 		}
 		f.SetInt(int64(d))
+	case bool:
+		b, err := strconv.ParseBool(raw)
+		if err != nil {
+			return fmt.Errorf("want true or false, got %q", raw)
+		}
+		f.SetBool(b)
 	case int, int64:
 		n, err := strconv.ParseInt(raw, 10, 64)
 		if err != nil {
@@ -166,6 +184,8 @@ func (c Config) validate() error {
 		return errors.New("QUARRY_MAX_EXTRACT_CHARS (max_extract_chars) must be positive")
 	case c.MaxInFlight < 0:
 		return errors.New("QUARRY_MAX_IN_FLIGHT (max_in_flight) must not be negative")
+	case c.AccessTokenTTL <= 0 || c.AccessTokenTTL > 24*time.Hour:
+		return errors.New("QUARRY_ACCESS_TOKEN_TTL (access_token_ttl) must be between 0 and 24h")
 	case c.ShutdownTimeout <= 0:
 		return errors.New("QUARRY_SHUTDOWN_TIMEOUT (shutdown_timeout) must be positive")
 	}

@@ -4,6 +4,7 @@
 //	quarry serve                       run the server (migrating the database first)
 //	quarry extract [--mode text|summary] [--json] FILE...
 //	quarry migrate up|status
+//	quarry user create|list|disable
 //	quarry version
 package main
 
@@ -35,6 +36,8 @@ Usage:
   quarry serve [flags]                                 run the HTTP server
   quarry extract [--mode text|summary] [--json] FILE... extract files offline
   quarry migrate up|status [flags]                     manage the database schema
+  quarry user create --email E --role R [--tenant T] --password-stdin
+  quarry user list [--tenant T] | quarry user disable --email E [--tenant T]
   quarry version                                       print the version
 
 Run "quarry serve -h" for the settings; each is also an environment variable
@@ -58,6 +61,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return extractCmd(ctx, rest, stdin, stdout, stderr, getenv)
 	case "migrate":
 		err = migrateCmd(ctx, rest, stdout, stderr, getenv)
+	case "user":
+		err = userCmd(ctx, rest, stdin, stdout, stderr, getenv)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "quarry", buildVersion())
 		return 0

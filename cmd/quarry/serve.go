@@ -9,8 +9,11 @@ import (
 	"log/slog"
 	"os"
 
+	"github.com/quarryhq/quarry/audit"
+	"github.com/quarryhq/quarry/auth"
 	"github.com/quarryhq/quarry/extract"
 	"github.com/quarryhq/quarry/extract/standard"
+	"github.com/quarryhq/quarry/flags"
 	"github.com/quarryhq/quarry/server"
 	"github.com/quarryhq/quarry/sources"
 	"github.com/quarryhq/quarry/storage"
@@ -23,6 +26,9 @@ type app struct {
 	blobs     *storage.LocalBlobs
 	extractor *extract.Extractor
 	sources   *sources.Service
+	auth      *auth.Service
+	audit     *audit.Recorder
+	flags     *flags.Service
 }
 
 func (a *app) Close() error { return a.db.Close() }
@@ -50,40 +56,35 @@ func openDB(ctx context.Context, cfg Config, log *slog.Logger) (*storage.DB, err
 
 // openApp opens the database (migrating it), the blob store, the fetcher
 // and the services on top of them.
-func openApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
+func openApp(ctx context.Context, cfg Config, log *slog.Logger) (_ *app, err error) {
 	db, err := openDB(ctx, cfg, log)
 	if err != nil {
 		return nil, err
 	}
+	defer func() {
+		if err != nil {
+			db.Close()
+		}
+	}()
 	if err := db.Migrate(ctx); err != nil {
-		db.Close()
 		return nil, fmt.Errorf("migrate: %w", err)
 	}
 	dir, err := cfg.blobDir()
 	if err != nil {
-		db.Close()
 		return nil, err
 	}
 	blobs, err := storage.NewLocalBlobs(dir, log)
 	if err != nil {
-		db.Close()
 		return nil, err
 	}
 	ex, err := newExtractor(cfg, log)
 	if err != nil {
-		db.Close()
 		return nil, err
 	}
 	cidrs, _ := cfg.allowCIDRs() // validated with the configuration
 	ports, _ := cfg.allowPorts()
-	fetcher, err := urlfetch.New(urlfetch.Config{
-		AllowCIDRs: cidrs,
-		AllowPorts: ports,
-		MaxBytes:   cfg.MaxUploadBytes,
-		Logger:     log,
-	})
+	fetcher, err := urlfetch.New(urlfetch.Config{AllowCIDRs: cidrs, AllowPorts: ports, MaxBytes: cfg.MaxUploadBytes, Logger: log})
 	if err != nil {
-		db.Close()
 		return nil, err
 	}
 	src, err := sources.New(sources.Config{
@@ -91,10 +92,30 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 		MaxBytes: cfg.MaxUploadBytes, Logger: log,
 	})
 	if err != nil {
-		db.Close()
 		return nil, err
 	}
-	return &app{db: db, blobs: blobs, extractor: ex, sources: src}, nil
+	a := &app{db: db, blobs: blobs, extractor: ex, sources: src}
+	if err := a.openGovernance(cfg, log); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// openGovernance adds the auth, audit and flag services over a.db.
+func (a *app) openGovernance(cfg Config, log *slog.Logger) error {
+	var err error
+	if a.audit, err = audit.New(audit.Config{DB: a.db, Logger: log}); err != nil {
+		return err
+	}
+	keys, err := auth.LoadKeySet(cfg.DataDir, cfg.JWTSecret)
+	if err != nil {
+		return fmt.Errorf("QUARRY_JWT_SECRET (jwt_secret): %w", err)
+	}
+	if a.auth, err = auth.New(auth.Config{DB: a.db, Keys: keys, Auditor: server.AuthAuditor(a.audit), Logger: log, AccessTTL: cfg.AccessTokenTTL}); err != nil {
+		return err
+	}
+	a.flags, err = flags.New(flags.Config{DB: a.db, Logger: log})
+	return err
 }
 
 func serve(ctx context.Context, args []string, _, stderr io.Writer, getenv func(string) string) error {
@@ -116,17 +137,26 @@ func serve(ctx context.Context, args []string, _, stderr io.Writer, getenv func(
 		return err
 	}
 	defer a.Close()
+	if n, err := a.auth.CountUsers(ctx); err == nil && n == 0 && cfg.AuthRequired {
+		log.Warn("authentication is required and there is no user yet; create the first admin with: " +
+			"printf '%s\n' \"$PASSWORD\" | quarry user create --email admin@example.org --role admin --password-stdin")
+	}
 	srv, err := server.New(server.Config{
 		Version:         buildVersion(),
 		Logger:          log,
 		MaxUploadBytes:  cfg.MaxUploadBytes,
 		ShutdownTimeout: cfg.ShutdownTimeout,
 		MaxInFlight:     cfg.MaxInFlight,
+		AuthRequired:    cfg.AuthRequired,
+		TenancyEnforced: cfg.TenancyEnforced,
 		MetricsAddr:     cfg.MetricsAddr,
 	}, server.Deps{
 		Sources:   a.sources,
 		Extractor: a.extractor,
 		Checks:    map[string]server.Pinger{"db": a.db, "storage": a.blobs},
+		Auth:      a.auth,
+		Audit:     a.audit,
+		Flags:     a.flags,
 	})
 	if err != nil {
 		return err

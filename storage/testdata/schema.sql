@@ -1,5 +1,18 @@
+CREATE INDEX audit_events_tenant_action_idx ON audit_events (tenant_id, action, id);
+CREATE INDEX audit_events_tenant_actor_idx ON audit_events (tenant_id, actor_id, id);
+CREATE INDEX audit_events_tenant_id_idx ON audit_events (tenant_id, id);
+CREATE INDEX refresh_families_expires_idx ON refresh_families (absolute_expires_at);
+CREATE INDEX refresh_families_user_id_idx ON refresh_families (user_id);
+CREATE INDEX refresh_tokens_family_id_idx ON refresh_tokens (family_id);
 CREATE INDEX sources_blob_key_idx ON sources (blob_key);
 CREATE INDEX sources_tenant_id_idx ON sources (tenant_id, id);
+CREATE INDEX users_email_idx ON users (email);
+CREATE TABLE audit_events (id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL DEFAULT '', actor_id TEXT NOT NULL DEFAULT '', actor_type TEXT NOT NULL CHECK (actor_type IN ('user', 'anonymous', 'system')), action TEXT NOT NULL, target_type TEXT NOT NULL DEFAULT '', target_id TEXT NOT NULL DEFAULT '', result TEXT NOT NULL CHECK (result IN ('success', 'failure', 'denied')), request_id TEXT NOT NULL DEFAULT '', remote_addr TEXT NOT NULL DEFAULT '', details TEXT NOT NULL DEFAULT '{}', created_at TEXT NOT NULL);
 CREATE TABLE extractions (source_id TEXT NOT NULL REFERENCES sources (id) ON DELETE CASCADE, mode TEXT NOT NULL, result TEXT NOT NULL, duration_ms BIGINT NOT NULL DEFAULT 0, created_at TEXT NOT NULL, PRIMARY KEY (source_id, mode));
+CREATE TABLE feature_flags (key TEXT NOT NULL, scope TEXT NOT NULL CHECK (scope IN ('global', 'tenant')), tenant_id TEXT NOT NULL DEFAULT '', enabled BOOLEAN NOT NULL, updated_at TEXT NOT NULL, updated_by TEXT NOT NULL DEFAULT '', PRIMARY KEY (key, scope, tenant_id), CHECK ((scope = 'global' AND tenant_id = '') OR (scope = 'tenant' AND tenant_id <> '')));
+CREATE TABLE refresh_families (id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL REFERENCES tenants (id), user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE, created_at TEXT NOT NULL, absolute_expires_at TEXT NOT NULL, revoked_at TEXT, revoke_reason TEXT);
+CREATE TABLE refresh_tokens (hash TEXT PRIMARY KEY, family_id TEXT NOT NULL REFERENCES refresh_families (id) ON DELETE CASCADE, created_at TEXT NOT NULL, expires_at TEXT NOT NULL, used_at TEXT, replaced_by TEXT);
 CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL);
 CREATE TABLE sources (id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL DEFAULT 'default', kind TEXT NOT NULL CHECK (kind IN ('upload', 'url', 'text')), filename TEXT NOT NULL, media_type TEXT NOT NULL, size_bytes BIGINT NOT NULL, sha256 TEXT NOT NULL, blob_key TEXT NOT NULL, url TEXT, status TEXT NOT NULL CHECK (status IN ('stored', 'extracted', 'failed')), metadata TEXT NOT NULL DEFAULT '{}', created_at TEXT NOT NULL, updated_at TEXT NOT NULL);
+CREATE TABLE tenants (id TEXT PRIMARY KEY, name TEXT NOT NULL, created_at TEXT NOT NULL);
+CREATE TABLE users (id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL REFERENCES tenants (id), email TEXT NOT NULL, -- argon2id in PHC format: $argon2id$v=19$m=...,t=...,p=...$salt$hash password_hash TEXT NOT NULL, role TEXT NOT NULL CHECK (role IN ('viewer', 'editor', 'admin')), disabled BOOLEAN NOT NULL DEFAULT FALSE, -- Access tokens issued before this time are refused (revoke, disable, -- password change). tokens_valid_after TEXT NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL, UNIQUE (tenant_id, email));
