@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"github.com/quarryhq/quarry/audit"
 	"github.com/quarryhq/quarry/auth"
 	"github.com/quarryhq/quarry/extract"
 	"github.com/quarryhq/quarry/internal/corpustest"
@@ -214,6 +216,22 @@ func TestUploadExtractListGetDelete(t *testing.T) {
 	requireError(t, s.do(t, http.MethodGet, "/api/v1/source/"+src.ID, nil), 404, server.CodeNotFound)
 	requireError(t, s.do(t, http.MethodDelete, "/api/v1/source/"+src.ID, nil, editor...), 404, server.CodeNotFound)
 	requireError(t, s.postJSON(t, "/api/v1/extract", map[string]any{"source_id": src.ID}), 404, server.CodeNotFound)
+
+	// Sources and extractions leave an audit trail, without content.
+	for action, want := range map[string]int{"source.created": 1, "extraction.completed": 1, "source.deleted": 2, "extraction.failed": 1} {
+		page, err := s.audit.List(context.Background(), audit.ListParams{TenantID: auth.DefaultTenantID, Action: action})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page.Items) != want {
+			t.Errorf("%d %s events, want %d", len(page.Items), action, want)
+		}
+		for _, e := range page.Items {
+			if e.RequestID == "" || strings.Contains(fmt.Sprint(e.Details), "Every page has offsets") {
+				t.Errorf("audit event %+v", e)
+			}
+		}
+	}
 }
 
 func TestSummaryMode(t *testing.T) {

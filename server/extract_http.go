@@ -58,8 +58,12 @@ func (s *Server) extract(ctx context.Context, in *extractInput) (*extractOutput,
 	defer release()
 	x, err := s.deps.Sources.Extract(ctx, s.tenant(ctx), in.Body.SourceID, opts)
 	if err != nil {
+		code, _ := ErrorCode(err)
+		s.record(ctx, principal(ctx), "extraction.failed", "source", in.Body.SourceID, resultOfSource(err), map[string]any{"mode": string(opts.Mode), "code": code})
 		return nil, s.fail(ctx, err)
 	}
+	s.record(ctx, principal(ctx), "extraction.completed", "source", in.Body.SourceID, resultSuccess,
+		map[string]any{"mode": string(x.Mode), "parser": x.Document.Metadata.Parser, "pages": len(x.Document.Pages), "duration_ms": x.DurationMS})
 	return &extractOutput{Body: ok(ctx, *extractionDTO(x))}, nil
 }
 

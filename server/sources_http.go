@@ -7,6 +7,7 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -250,6 +251,7 @@ func (s *Server) upload(ctx context.Context, in *uploadInput) (*sourceOutput, er
 		cleanup()
 		return nil, s.projectNotFound(ctx)
 	}
+	s.recordSource(ctx, "source.created", src)
 	return &sourceOutput{Location: "/api/v1/source/" + src.ID, Body: ok(ctx, sourceDTO(src))}, nil
 }
 
@@ -296,6 +298,7 @@ func (s *Server) downloadFromURL(ctx context.Context, in *downloadInput) (*sourc
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}
+	s.recordSource(ctx, "source.created", src)
 	return &sourceOutput{Location: "/api/v1/source/" + src.ID, Body: ok(ctx, sourceDTO(src))}, nil
 }
 
@@ -338,7 +341,9 @@ func (s *Server) getSource(ctx context.Context, in *sourceIDInput) (*sourceOutpu
 }
 
 func (s *Server) deleteSource(ctx context.Context, in *sourceIDInput) (*noContent, error) {
-	if err := s.deps.Sources.Delete(ctx, s.tenant(ctx), in.FileID); err != nil {
+	err := s.deps.Sources.Delete(ctx, s.tenant(ctx), in.FileID)
+	s.record(ctx, principal(ctx), "source.deleted", "source", in.FileID, resultOfSource(err), nil)
+	if err != nil {
 		return nil, s.fail(ctx, err)
 	}
 	return &noContent{}, nil
@@ -350,4 +355,27 @@ func humanBytes(n int64) string {
 		return itoa(n/mib) + " MiB"
 	}
 	return itoa(n) + " bytes"
+}
+
+// recordSource audits a new source: its kind, type and size, never its
+// content or (for URLs, which may carry secrets in their query) more than
+// the host.
+func (s *Server) recordSource(ctx context.Context, action string, src *sources.Source) {
+	d := map[string]any{"kind": string(src.Kind), "media_type": src.MediaType, "size_bytes": src.SizeBytes}
+	if src.URL != "" {
+		if u, err := url.Parse(src.URL); err == nil {
+			d["host"] = u.Hostname()
+		}
+	}
+	s.record(ctx, principal(ctx), action, "source", src.ID, resultSuccess, d)
+}
+
+func resultOfSource(err error) string {
+	switch {
+	case err == nil:
+		return resultSuccess
+	case errors.Is(err, sources.ErrNotFound):
+		return resultDenied
+	}
+	return resultFailure
 }
