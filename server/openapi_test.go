@@ -9,10 +9,14 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/quarryhq/quarry/auth"
+	"github.com/quarryhq/quarry/server"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden OpenAPI documents")
@@ -84,5 +88,30 @@ func TestGracefulShutdown(t *testing.T) {
 	}
 	if _, err := http.Get(url + "/health"); err == nil {
 		t.Fatal("the server still accepts connections after shutdown")
+	}
+}
+
+// TestEveryOperationDeclaresSecurity keeps authorization explicit: an
+// operation without its own Security falls back to the secure default, but
+// every operation of the API states who may call it.
+func TestEveryOperationDeclaresSecurity(t *testing.T) {
+	s := newStack(t, stackOptions{})
+	for _, api := range []huma.API{s.srv.API(), s.srv.APIv2()} {
+		for path, item := range api.OpenAPI().Paths {
+			for _, op := range []*huma.Operation{item.Get, item.Post, item.Put, item.Patch, item.Delete} {
+				if op != nil && op.Security == nil {
+					t.Errorf("%s %s (%s) declares no security", op.Method, path, op.OperationID)
+				}
+			}
+		}
+	}
+}
+
+func TestMetricsNeedAdminWhenAuthRequired(t *testing.T) {
+	s := newStack(t, stackOptions{server: func(c *server.Config) { c.AuthRequired = true }})
+	requireError(t, s.do(t, http.MethodGet, "/metrics", nil), 401, server.CodeUnauthorized)
+	requireError(t, s.do(t, http.MethodGet, "/metrics", nil, s.bearer(t, auth.RoleEditor)...), 403, server.CodeForbidden)
+	if r := s.do(t, http.MethodGet, "/metrics", nil, s.bearer(t, auth.RoleAdmin)...); r.status != 200 || !strings.Contains(string(r.body), "quarry_http_requests_total") {
+		t.Fatalf("admin scrape: %d", r.status)
 	}
 }

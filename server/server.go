@@ -174,7 +174,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	r.NotFound(notFound)
 	r.MethodNotAllowed(methodNotAllowed(r))
 	if cfg.MetricsAddr == "" {
-		r.Get("/metrics", s.serveMetrics)
+		r.Get("/metrics", s.guardMetrics(s.serveMetrics))
 	}
 	mountDocs(r)
 
@@ -245,6 +245,35 @@ func (s *Server) APIv2() huma.API { return s.v2 }
 // Metrics returns the server's own metrics set, for embedders that add
 // metrics of their own.
 func (s *Server) Metrics() *metrics.Set { return s.metrics }
+
+// guardMetrics protects /metrics on the API listener while authentication
+// is required: it then needs an admin token. A separate listener
+// (Config.MetricsAddr) is the way to scrape without one; protect that one
+// by its bind address.
+func (s *Server) guardMetrics(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if !s.cfg.AuthRequired {
+			next(w, r)
+			return
+		}
+		tok, ok := bearerToken(r.Header.Get("Authorization"))
+		if !ok || s.deps.Auth == nil {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="quarry"`)
+			writeEnvelopeError(w, r, newError(http.StatusUnauthorized, CodeUnauthorized, "a bearer token is required"))
+			return
+		}
+		p, err := s.deps.Auth.VerifyAccess(r.Context(), tok)
+		if err != nil {
+			writeEnvelopeError(w, r, newError(http.StatusUnauthorized, CodeInvalidToken, "the token is not valid"))
+			return
+		}
+		if !p.Role.Allows(auth.RoleAdmin) {
+			writeEnvelopeError(w, r, newError(http.StatusForbidden, CodeForbidden, "your role does not allow this"))
+			return
+		}
+		next(w, r)
+	}
+}
 
 func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
