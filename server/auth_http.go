@@ -65,7 +65,7 @@ func (s *Server) authenticate(api huma.API) func(huma.Context, func(huma.Context
 		header := hctx.Header("Authorization")
 		if header == "" {
 			if anonymousOK && !s.cfg.AuthRequired {
-				next(huma.WithValue(hctx, principalKey{}, anonymous()))
+				next(huma.WithContext(hctx, auth.WithPrincipal(ctx, anonymous())))
 				return
 			}
 			hctx.SetHeader("WWW-Authenticate", `Bearer realm="quarry"`)
@@ -94,7 +94,9 @@ func (s *Server) authenticate(api huma.API) func(huma.Context, func(huma.Context
 			s.writeErr(api, hctx, newError(http.StatusForbidden, CodeForbidden, "your role does not allow this"))
 			return
 		}
-		next(huma.WithValue(hctx, principalKey{}, p))
+		// The principal goes into the context the domain packages read
+		// (auth records it as the actor of what it audits).
+		next(huma.WithContext(hctx, auth.WithPrincipal(ctx, p)))
 	}
 }
 
@@ -111,8 +113,6 @@ func (s *Server) writeErr(api huma.API, hctx huma.Context, e *errorEnvelope) {
 	_ = api.Marshal(hctx.BodyWriter(), "application/json", e)
 }
 
-type principalKey struct{}
-
 func anonymous() *auth.Principal {
 	return &auth.Principal{Anonymous: true, Role: auth.RoleEditor, TenantID: auth.DefaultTenantID}
 }
@@ -120,7 +120,7 @@ func anonymous() *auth.Principal {
 // principal returns the caller of ctx: the verified token's principal, or
 // the anonymous editor where an operation allows it.
 func principal(ctx context.Context) *auth.Principal {
-	if p, ok := ctx.Value(principalKey{}).(*auth.Principal); ok {
+	if p, ok := auth.PrincipalFromContext(ctx); ok {
 		return p
 	}
 	return anonymous()
@@ -258,12 +258,16 @@ func (s *Server) login(ctx context.Context, in *loginInput) (*tokenOutput, error
 	acctKey := "login:acct:" + hex.EncodeToString(sum[:8])
 	// Every attempt counts against the address; only failures count
 	// against the account, so its owner is not locked out by successes.
-	lc, err := s.loginAddr.Get(ctx, addrKey)
-	if err == nil && lc.Reached {
-		return nil, s.rateLimited(ctx, lc)
+	refused := func(lc limiter.Context) error {
+		s.record(ctx, nil, auth.ActionLoginFailed, "", "", resultFailure, map[string]any{"reason": "rate_limited", "email": email})
+		return s.rateLimited(ctx, lc)
 	}
-	if ac, err := s.loginAcct.Peek(ctx, acctKey); err == nil && ac.Reached {
-		return nil, s.rateLimited(ctx, ac)
+	lc, err := s.loginAddr.Get(ctx, addrKey)
+	if err == nil && lc.Reached { // Reached: this attempt is over the limit
+		return nil, refused(lc)
+	}
+	if ac, err := s.loginAcct.Peek(ctx, acctKey); err == nil && ac.Remaining <= 0 { // the failures allowed are used up
+		return nil, refused(ac)
 	}
 	pair, _, err := s.deps.Auth.Login(ctx, email, in.Body.Password, "")
 	if err != nil {
@@ -325,11 +329,15 @@ func (s *Server) revoke(ctx context.Context, in *revokeInput) (*noContent, error
 		return nil, s.invalid(ctx, http.StatusUnprocessableEntity, CodeValidationError, "give user_id or family_id, not both",
 			ErrorDetail{Field: "body", Message: "exactly one of user_id and family_id"})
 	case b.UserID != "":
-		err = s.deps.Auth.RevokeUser(ctx, p.TenantID, b.UserID)
-		s.record(ctx, p, "admin.revoke", "user", b.UserID, resultOf(err), nil)
+		// auth audits a successful revoke itself, with the caller of ctx
+		// as the actor; refusals are audited here.
+		if err = s.deps.Auth.RevokeUser(ctx, p.TenantID, b.UserID); err != nil {
+			s.record(ctx, p, auth.ActionRevoke, "user", b.UserID, resultOf(err), nil)
+		}
 	default:
-		err = s.deps.Auth.RevokeFamily(ctx, p.TenantID, b.FamilyID)
-		s.record(ctx, p, "admin.revoke", "family", b.FamilyID, resultOf(err), nil)
+		if err = s.deps.Auth.RevokeFamily(ctx, p.TenantID, b.FamilyID); err != nil {
+			s.record(ctx, p, auth.ActionRevoke, "refresh_family", b.FamilyID, resultOf(err), nil)
+		}
 	}
 	if err != nil {
 		return nil, s.fail(ctx, err)

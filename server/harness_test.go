@@ -41,6 +41,9 @@ type stack struct {
 	db     *storage.DB
 	blobs  *storage.LocalBlobs
 	logBuf *syncBuffer
+	// dir is the data directory: the SQLite file, blobs and the JWT key
+	// file.
+	dir string
 }
 
 type stackOptions struct {
@@ -49,6 +52,11 @@ type stackOptions struct {
 	maxUpload      int64
 	fetch          urlfetch.Config
 	server         func(*server.Config)
+	// authNow, when set, is the auth service's clock (auth.Config.Now).
+	authNow func() time.Time
+	// dataDir, when set, is used instead of a new temp dir, so that a
+	// second stack can reopen the data of a first one (a restart).
+	dataDir string
 }
 
 // syncBuffer collects the server's log lines.
@@ -74,7 +82,10 @@ func (b *syncBuffer) String() string {
 func newStack(t testing.TB, o stackOptions) *stack {
 	t.Helper()
 	ctx := context.Background()
-	dir := t.TempDir()
+	dir := o.dataDir
+	if dir == "" {
+		dir = t.TempDir()
+	}
 	logBuf := newSyncBuffer()
 	log := slog.New(slog.NewJSONHandler(logBuf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	db, err := storage.Open(ctx, storage.Config{Path: filepath.Join(dir, "quarry.db"), Logger: log})
@@ -113,7 +124,7 @@ func newStack(t testing.TB, o stackOptions) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	authSvc, err := auth.New(auth.Config{DB: db, Keys: keys, Auditor: server.AuthAuditor(rec), Logger: log})
+	authSvc, err := auth.New(auth.Config{DB: db, Keys: keys, Auditor: server.AuthAuditor(rec), Logger: log, Now: o.authNow})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +148,7 @@ func newStack(t testing.TB, o stackOptions) *stack {
 	}
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
-	return &stack{srv: srv, http: hs, db: db, blobs: blobs, logBuf: logBuf, auth: authSvc, audit: rec, flags: flagSvc}
+	return &stack{srv: srv, http: hs, db: db, blobs: blobs, logBuf: logBuf, auth: authSvc, audit: rec, flags: flagSvc, dir: dir}
 }
 
 // testPassword is long enough for the password policy.

@@ -264,10 +264,12 @@ func (s *Server) guardMetrics(next http.HandlerFunc) http.HandlerFunc {
 		}
 		p, err := s.deps.Auth.VerifyAccess(r.Context(), tok)
 		if err != nil {
+			s.record(r.Context(), nil, "auth.token_rejected", "operation", "metrics", resultDenied, nil)
 			writeEnvelopeError(w, r, newError(http.StatusUnauthorized, CodeInvalidToken, "the token is not valid"))
 			return
 		}
 		if !p.Role.Allows(auth.RoleAdmin) {
+			s.record(r.Context(), p, "authz.denied", "operation", "metrics", resultDenied, map[string]any{"need": string(auth.RoleAdmin)})
 			writeEnvelopeError(w, r, newError(http.StatusForbidden, CodeForbidden, "your role does not allow this"))
 			return
 		}
