@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/quarryhq/quarry/internal/ids"
 	"github.com/quarryhq/quarry/storage"
 )
 
@@ -29,7 +30,7 @@ type Recorder struct {
 	db  *storage.DB
 	log *slog.Logger
 	now func() time.Time
-	ids *idGen
+	ids *ids.Generator
 }
 
 // New returns a Recorder. Errors name the Config field at fault.
@@ -97,7 +98,7 @@ func (r *Recorder) Record(ctx context.Context, e Event) error {
 	if e.Time.IsZero() {
 		e.Time = now
 	}
-	if e.ID, err = r.ids.next(now); err != nil {
+	if e.ID, err = r.ids.Next(now); err != nil {
 		return err
 	}
 	_, err = r.db.Write.ExecContext(ctx, r.db.Write.Rebind(insertEvent),

@@ -311,7 +311,7 @@ func TestLimitClamp(t *testing.T) {
 		t.Fatal(err)
 	}
 	for range 120 {
-		id, err := ids.next(time.Now())
+		id, err := ids.Next(time.Now())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -535,9 +535,9 @@ func TestIDsMonotonicWhenClockStepsBack(t *testing.T) {
 	t.Parallel()
 	g := newIDGen()
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	a, _ := g.next(t0)
-	b, _ := g.next(t0.Add(-time.Minute))
-	c, _ := g.next(t0)
+	a, _ := g.Next(t0)
+	b, _ := g.Next(t0.Add(-time.Minute))
+	c, _ := g.Next(t0)
 	if !(a < b && b < c) {
 		t.Errorf("ids %s %s %s not increasing", a, b, c)
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"github.com/quarryhq/quarry/internal/ids"
 	"github.com/quarryhq/quarry/storage"
 )
 
@@ -105,7 +106,7 @@ type Service struct {
 	auditor Auditor
 	log     *slog.Logger
 	now     func() time.Time
-	ids     *idGen
+	ids     *ids.Generator
 	cfg     Config
 
 	// dummyHash is verified against for unknown users, so that a login
@@ -266,7 +267,8 @@ func (s *Service) CreateUser(ctx context.Context, tenantID, email, password stri
 		return nil, fmt.Errorf("auth: create user: %w", err)
 	}
 	now := s.now()
-	id, err := s.ids.next(userIDPrefix, now)
+	id, err := s.ids.Next(now)
+	id = userIDPrefix + id
 	if err != nil {
 		return nil, err
 	}

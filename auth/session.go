@@ -117,7 +117,8 @@ func (s *Service) findLogin(ctx context.Context, email, tenantID string) (*userR
 // startFamily creates a family and its first refresh token for u and
 // mints an access token.
 func (s *Service) startFamily(ctx context.Context, tx *sqlx.Tx, u *User, now time.Time) (*TokenPair, error) {
-	famID, err := s.ids.next(familyIDPrefix, now)
+	famID, err := s.ids.Next(now)
+	famID = familyIDPrefix + famID
 	if err != nil {
 		return nil, err
 	}

@@ -13,7 +13,7 @@ func TestIDs(t *testing.T) {
 	prev := ""
 	seen := map[string]bool{}
 	for range 1000 {
-		id, err := g.next(now)
+		id, err := g.Next(now)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -34,7 +34,7 @@ func TestIDs(t *testing.T) {
 
 func FuzzDecodeCursor(f *testing.F) {
 	g := newIDGen()
-	id, _ := g.next(time.Now())
+	id, _ := g.Next(time.Now())
 	for _, s := range []string{"", "abc", encodeCursor(id), encodeCursor("src_"), encodeCursor(id) + "=", "c3JjXw"} {
 		f.Add(s)
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/quarryhq/quarry/extract"
+	"github.com/quarryhq/quarry/internal/ids"
 	"github.com/quarryhq/quarry/storage"
 	"github.com/quarryhq/quarry/urlfetch"
 )
@@ -64,7 +65,7 @@ type Service struct {
 	maxBytes int64
 	log      *slog.Logger
 	now      func() time.Time
-	ids      *idGen
+	ids      *ids.Generator
 	keys     keyLocks
 }
 
@@ -283,7 +284,7 @@ func (s *Service) ingest(ctx context.Context, r io.Reader, in ingest) (*Source, 
 	}
 
 	now := s.now().UTC().Truncate(time.Microsecond) // as stored
-	id, err := s.ids.next(now)
+	id, err := s.ids.Next(now)
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,68 @@
+package ids
+
+import (
+	"errors"
+	"testing"
+	"time"
+)
+
+func TestRandomIDsShareOnlyTheTime(t *testing.T) {
+	g := New("src_")
+	now := time.Now()
+	seen := map[string]bool{}
+	prev := ""
+	increasing := 0
+	for range 200 {
+		id, err := g.Next(now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !Valid("src_", id) || seen[id] {
+			t.Fatalf("bad or duplicate id %q", id)
+		}
+		seen[id] = true
+		if id > prev {
+			increasing++
+		}
+		prev = id
+	}
+	if increasing > 150 { // monotonic ids would all increase
+		t.Fatalf("%d of 200 same-millisecond ids increase: entropy is not fresh", increasing)
+	}
+}
+
+func TestMonotonicIDsSortInOrder(t *testing.T) {
+	g := NewMonotonic("aud_")
+	t0 := time.Now()
+	a, _ := g.Next(t0)
+	b, _ := g.Next(t0.Add(-time.Minute)) // the clock stepped back
+	c, _ := g.Next(t0)
+	if !(a < b && b < c) {
+		t.Fatalf("not in order: %s %s %s", a, b, c)
+	}
+}
+
+func TestCursor(t *testing.T) {
+	id, _ := New("src_").Next(time.Now())
+	got, err := DecodeCursor("src_", EncodeCursor(id))
+	if err != nil || got != id {
+		t.Fatalf("round trip: %q %v", got, err)
+	}
+	for _, bad := range []string{"", "x", EncodeCursor("usr_" + id[4:]), EncodeCursor(id) + "=", EncodeCursor(id)[:10], string(make([]byte, 100))} {
+		if _, err := DecodeCursor("src_", bad); !errors.Is(err, ErrInvalidCursor) {
+			t.Errorf("DecodeCursor(%q) = %v", bad, err)
+		}
+	}
+}
+
+func FuzzDecodeCursor(f *testing.F) {
+	id, _ := New("src_").Next(time.Now())
+	f.Add(EncodeCursor(id))
+	f.Add("AAAA")
+	f.Fuzz(func(t *testing.T, c string) {
+		id, err := DecodeCursor("src_", c)
+		if err == nil && !Valid("src_", id) {
+			t.Fatalf("accepted %q -> %q", c, id)
+		}
+	})
+}
