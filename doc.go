@@ -28,9 +28,18 @@
 //   - [github.com/quarryhq/quarry/sources]: stored inputs. Ingests uploads,
 //     URLs and raw text in one streaming pass (hash, sniff, store), lists
 //     them with cursors, extracts them and keeps the latest extraction.
+//   - [github.com/quarryhq/quarry/auth]: tenants, users with roles (viewer,
+//     editor, admin), argon2id passwords, HS256 access tokens verified
+//     against the database on every request (revocation at once), opaque
+//     rotating refresh tokens in families with reuse detection.
+//   - [github.com/quarryhq/quarry/audit]: the append-only audit trail;
+//     details are scrubbed of anything that looks like a secret.
+//   - [github.com/quarryhq/quarry/flags]: feature flags, global or per
+//     tenant, with a short-lived cache.
 //   - [github.com/quarryhq/quarry/server]: the only package that knows HTTP:
 //     huma v2 on chi v5, the /api/v1 contract with one response envelope,
 //     the mapping from domain errors to contract codes (one function),
+//     per-operation security enforced by one middleware, login rate limits,
 //     request ids, JSON access logs, security headers, metrics, offline docs.
 //   - cmd/quarry: the binary (serve, extract, migrate, version), which reads
 //     the configuration and wires the packages together.
