@@ -158,6 +158,16 @@ func textByExtension(filename string) string {
 	switch strings.ToLower(path.Ext(filename)) {
 	case ".md", ".markdown", ".mdown", ".mkd":
 		return "text/markdown"
+	case ".csv":
+		return "text/csv" // semicolon- or pipe-separated files sniff as plain text
+	case ".tsv", ".tab":
+		return "text/tab-separated-values"
+	case ".json":
+		return "application/json" // a lone JSON string sniffs as plain text
+	case ".ndjson", ".jsonl":
+		return "application/x-ndjson"
+	case ".xml":
+		return "application/xml" // XML without a declaration sniffs as plain text
 	}
 	return ""
 }

@@ -5,15 +5,18 @@ package standard
 
 import (
 	"github.com/quarryhq/quarry/extract"
+	"github.com/quarryhq/quarry/extract/csv"
 	"github.com/quarryhq/quarry/extract/docx"
 	"github.com/quarryhq/quarry/extract/html"
+	"github.com/quarryhq/quarry/extract/jsontext"
 	"github.com/quarryhq/quarry/extract/markdown"
 	"github.com/quarryhq/quarry/extract/pdf"
 	"github.com/quarryhq/quarry/extract/txt"
+	"github.com/quarryhq/quarry/extract/xmltext"
 )
 
 // Register adds every built-in parser to r, under the names "text",
-// "markdown", "html", "docx" and "pdf".
+// "markdown", "html", "docx", "pdf", "csv", "json" and "xml".
 func Register(r *extract.Registry) error {
 	for _, p := range []struct {
 		name   string
@@ -24,6 +27,9 @@ func Register(r *extract.Registry) error {
 		{"html", html.New()},
 		{"docx", docx.New()},
 		{"pdf", pdf.New()},
+		{"csv", csv.New()},
+		{"json", jsontext.New()},
+		{"xml", xmltext.New()},
 	} {
 		if err := r.Register(p.name, p.parser); err != nil {
 			return err

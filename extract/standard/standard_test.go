@@ -22,7 +22,7 @@ import (
 
 func TestNewRegistry(t *testing.T) {
 	got := standard.NewRegistry().Parsers()
-	want := []string{"docx", "html", "markdown", "pdf", "text"}
+	want := []string{"csv", "docx", "html", "json", "markdown", "pdf", "text", "xml"}
 	if !slices.Equal(got, want) {
 		t.Fatalf("parsers = %v, want %v", got, want)
 	}
