@@ -124,7 +124,7 @@ func (r *Registry) Lookup(mediaType string) (name string, p Parser, err error) {
 // text is Markdown), never overrides what the bytes say.
 //
 // Parsers that implement [Sniffer] are asked when the generic sniffer finds
-// nothing that a registered parser reads.
+// nothing that a registered parser reads, or only plain text.
 func (r *Registry) Sniff(head []byte, filename string) string {
 	m := mimetype.Detect(head)
 	detected := m.String()
@@ -135,7 +135,11 @@ func (r *Registry) Sniff(head []byte, filename string) string {
 			}
 		}
 	}
-	if _, _, err := r.Lookup(detected); err == nil && baseType(detected) != "application/octet-stream" {
+	// Plain text is the generic sniffer's answer for every text format it
+	// does not know (mail, RTF with a byte-order mark...): parsers that
+	// recognise their own format are asked first.
+	generic := baseType(detected) == "text/plain"
+	if _, _, err := r.Lookup(detected); err == nil && !generic && baseType(detected) != "application/octet-stream" {
 		return detected
 	}
 	r.mu.RLock()
@@ -145,7 +149,7 @@ func (r *Registry) Sniff(head []byte, filename string) string {
 	}
 	r.mu.RUnlock()
 	for _, s := range sniffers {
-		if t := s.Sniff(head); t != "" {
+		if t := s.Sniff(head); t != "" && !(generic && baseType(t) == "text/plain") {
 			return t
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path"
 	"strings"
 	"unicode/utf8"
 
@@ -74,6 +75,16 @@ func (*Parser) Parse(ctx context.Context, in extract.Input) (*extract.Document, 
 	comma := '\t'
 	if extract.BaseType(in.MediaType) != MediaTypeTSV {
 		comma = SniffDelimiter(src)
+	}
+	if !namedTable(in.Filename) && looksLikeProse(src, comma) {
+		// The content sniffer calls any text with a steady comma count
+		// CSV; prose keeps its own lines rather than become a table.
+		doc := &extract.Document{Text: d.Text, Metadata: extract.Metadata{Charset: d.Charset}}
+		if d.Invalid {
+			doc.Warnings = append(doc.Warnings, extract.Warning{Code: extract.WarnInvalidUTF8,
+				Message: "invalid " + d.Charset + " sequences were replaced with U+FFFD"})
+		}
+		return doc, nil
 	}
 
 	r := stdcsv.NewReader(strings.NewReader(src))
@@ -213,3 +224,33 @@ var (
 	_ extract.Parser    = (*Parser)(nil)
 	_ extract.Versioner = (*Parser)(nil)
 )
+
+// namedTable reports a file name that says the content is a table.
+func namedTable(name string) bool {
+	switch strings.ToLower(path.Ext(name)) {
+	case ".csv", ".tsv", ".tab":
+		return true
+	}
+	return false
+}
+
+// looksLikeProse reports text whose "cells" read like sentences: four words
+// or more per cell on average over the first lines. Real tables have short
+// cells (a table with long text cells then keeps its own lines, which loses
+// nothing).
+func looksLikeProse(text string, comma rune) bool {
+	cells, words := 0, 0
+	for i, line := range strings.Split(text, "\n") {
+		if i >= sniffLines {
+			break
+		}
+		for cell := range strings.SplitSeq(line, string(comma)) {
+			if strings.TrimSpace(cell) == "" {
+				continue
+			}
+			cells++
+			words += len(strings.Fields(cell))
+		}
+	}
+	return cells > 0 && words >= 4*cells
+}

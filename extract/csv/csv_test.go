@@ -211,3 +211,22 @@ func TestConformance(t *testing.T) {
 		extracttest.Case{Name: "large", Input: bytes.Repeat([]byte("x,y,z\n"), 50000), WantContains: []string{"x\ty\tz"}},
 	)
 }
+
+func TestProseIsNotATable(t *testing.T) {
+	prose := "From the river to the sea, the delta grows slowly over the years.\nSubject matter aside, this is a paragraph of plain prose, not data.\n"
+	doc, err := csv.New().Parse(t.Context(), extract.Input{R: strings.NewReader(prose), Size: int64(len(prose)), MediaType: "text/csv"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if doc.Text != prose {
+		t.Fatalf("prose was turned into a table: %q", doc.Text)
+	}
+	// A file named .csv is a table whatever its cells say.
+	doc, err = csv.New().Parse(t.Context(), extract.Input{R: strings.NewReader(prose), Size: int64(len(prose)), MediaType: "text/csv", Filename: "notes.csv"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(doc.Text, "\t") {
+		t.Fatalf("a .csv file was not read as a table: %q", doc.Text)
+	}
+}

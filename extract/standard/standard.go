@@ -7,16 +7,18 @@ import (
 	"github.com/quarryhq/quarry/extract"
 	"github.com/quarryhq/quarry/extract/csv"
 	"github.com/quarryhq/quarry/extract/docx"
+	"github.com/quarryhq/quarry/extract/eml"
 	"github.com/quarryhq/quarry/extract/html"
 	"github.com/quarryhq/quarry/extract/jsontext"
 	"github.com/quarryhq/quarry/extract/markdown"
 	"github.com/quarryhq/quarry/extract/pdf"
+	"github.com/quarryhq/quarry/extract/rtf"
 	"github.com/quarryhq/quarry/extract/txt"
 	"github.com/quarryhq/quarry/extract/xmltext"
 )
 
 // Register adds every built-in parser to r, under the names "text",
-// "markdown", "html", "docx", "pdf", "csv", "json" and "xml".
+// "markdown", "html", "docx", "pdf", "csv", "json", "xml", "eml" and "rtf".
 func Register(r *extract.Registry) error {
 	for _, p := range []struct {
 		name   string
@@ -30,6 +32,8 @@ func Register(r *extract.Registry) error {
 		{"csv", csv.New()},
 		{"json", jsontext.New()},
 		{"xml", xmltext.New()},
+		{"eml", eml.New()},
+		{"rtf", rtf.New()},
 	} {
 		if err := r.Register(p.name, p.parser); err != nil {
 			return err

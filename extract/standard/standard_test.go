@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/quarryhq/quarry/extract"
@@ -22,7 +23,7 @@ import (
 
 func TestNewRegistry(t *testing.T) {
 	got := standard.NewRegistry().Parsers()
-	want := []string{"csv", "docx", "html", "json", "markdown", "pdf", "text", "xml"}
+	want := []string{"csv", "docx", "eml", "html", "json", "markdown", "pdf", "rtf", "text", "xml"}
 	if !slices.Equal(got, want) {
 		t.Fatalf("parsers = %v, want %v", got, want)
 	}
@@ -182,5 +183,34 @@ func BenchmarkExtract(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestSniffTextFormats: formats the generic sniffer reports as plain text
+// reach their own parser through its Sniffer, with every parser registered.
+func TestSniffTextFormats(t *testing.T) {
+	reg := standard.NewRegistry()
+	cases := []struct {
+		name, head, filename, want string
+	}{
+		{"mail starting with MIME-Version", "MIME-Version: 1.0\r\nFrom: a@example.org\r\nSubject: hi\r\n\r\nbody\r\n", "", "message/rfc822"},
+		{"mail starting with an X- header", "X-Mailer: x\r\nFrom: a@example.org\r\nTo: b@example.org\r\nSubject: hi\r\n\r\nbody\r\n", "", "message/rfc822"},
+		{"rtf with a byte-order mark", "\ufeff{\\rtf1\\ansi Hello}", "", "application/rtf"},
+		{"semicolon csv by name", "a;b\n1;2\n", "x.csv", "text/csv"},
+	}
+	for _, c := range cases {
+		if got := extract.BaseType(reg.Sniff([]byte(c.head), c.filename)); got != c.want {
+			t.Errorf("%s: Sniff = %s, want %s", c.name, got, c.want)
+		}
+	}
+	// Prose with a comma per line sniffs as CSV, yet comes out as prose.
+	ex, err := extract.New(reg, extract.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	prose := "From the river to the sea, the delta grows slowly.\nSubject matter aside, it is prose and nothing else.\n"
+	doc, err := ex.Extract(t.Context(), extract.Input{R: strings.NewReader(prose), Size: int64(len(prose))}, extract.Options{})
+	if err != nil || strings.TrimSpace(doc.Text) != strings.TrimSpace(prose) {
+		t.Fatalf("prose: %v %q", err, doc.Text)
 	}
 }
