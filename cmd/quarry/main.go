@@ -3,6 +3,7 @@
 //
 //	quarry serve                       run the server (migrating the database first)
 //	quarry extract [--mode text|summary] [--json] FILE...
+//	quarry eval --corpus DIR [--format pdf,docx] [--json]
 //	quarry migrate up|status
 //	quarry user create|list|disable
 //	quarry version
@@ -35,6 +36,7 @@ const usage = `Quarry turns documents into clean, citable text.
 Usage:
   quarry serve [flags]                                 run the HTTP server
   quarry extract [--mode text|summary] [--json] FILE... extract files offline
+  quarry eval --corpus DIR [--format pdf,docx] [--json] measure word F1 and pages/s on a corpus
   quarry migrate up|status [flags]                     manage the database schema
   quarry user create --email E --role R [--tenant T] --password-stdin
   quarry user list [--tenant T] | quarry user disable --email E [--tenant T]
@@ -59,6 +61,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = serve(ctx, rest, stdout, stderr, getenv)
 	case "extract":
 		return extractCmd(ctx, rest, stdin, stdout, stderr, getenv)
+	case "eval":
+		return evalCmd(ctx, rest, stdout, stderr, getenv)
 	case "migrate":
 		err = migrateCmd(ctx, rest, stdout, stderr, getenv)
 	case "user":
