@@ -11,6 +11,7 @@ import (
 	"github.com/quarryhq/quarry/extract/html"
 	"github.com/quarryhq/quarry/extract/jsontext"
 	"github.com/quarryhq/quarry/extract/markdown"
+	"github.com/quarryhq/quarry/extract/odf"
 	"github.com/quarryhq/quarry/extract/pdf"
 	"github.com/quarryhq/quarry/extract/rtf"
 	"github.com/quarryhq/quarry/extract/txt"
@@ -18,7 +19,7 @@ import (
 )
 
 // Register adds every built-in parser to r, under the names "text",
-// "markdown", "html", "docx", "pdf", "csv", "json", "xml", "eml" and "rtf".
+// "markdown", "html", "docx", "pdf", "csv", "json", "xml", "eml", "rtf" and "odf".
 func Register(r *extract.Registry) error {
 	for _, p := range []struct {
 		name   string
@@ -34,6 +35,7 @@ func Register(r *extract.Registry) error {
 		{"xml", xmltext.New()},
 		{"eml", eml.New()},
 		{"rtf", rtf.New()},
+		{"odf", odf.New()},
 	} {
 		if err := r.Register(p.name, p.parser); err != nil {
 			return err

@@ -23,7 +23,7 @@ import (
 
 func TestNewRegistry(t *testing.T) {
 	got := standard.NewRegistry().Parsers()
-	want := []string{"csv", "docx", "eml", "html", "json", "markdown", "pdf", "rtf", "text", "xml"}
+	want := []string{"csv", "docx", "eml", "html", "json", "markdown", "odf", "pdf", "rtf", "text", "xml"}
 	if !slices.Equal(got, want) {
 		t.Fatalf("parsers = %v, want %v", got, want)
 	}
