@@ -16,9 +16,9 @@
 //     output cap and a panic guard and returns a Document: text, pages with
 //     code-point offsets, metadata and warnings. Summary mode ranks
 //     sentences (extract/summary).
-//   - extract/txt, extract/markdown, extract/html, extract/docx, extract/pdf:
-//     the built-in parsers, one package each, so an embedder pulls in only
-//     what it registers. extract/standard registers them all.
+//   - extract/txt, markdown, html, docx, pdf, csv, jsontext, xmltext, eml,
+//     rtf, odf: the built-in parsers, one package each, so an embedder
+//     pulls in only what it registers. extract/standard registers them all.
 //     extract/extracttest is the conformance suite any parser can run.
 //   - [github.com/quarryhq/quarry/urlfetch]: the SSRF-safe fetcher for
 //     user-given URLs (dial-time address checks, capped redirects and bytes).
