@@ -2,10 +2,13 @@ package docx
 
 import (
 	"encoding/xml"
+	"fmt"
 	"io"
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/quarryhq/quarry/extract"
 )
 
 // frameKind is what an open element on the walker's stack collects.
@@ -159,7 +162,7 @@ func (w *walker) walkPart(x *xmlReader) (string, error) {
 	w.inT, w.inMath = false, 0
 	w.push(kindRoot, 0)
 	for !w.full {
-		tok, err := x.next()
+		tok, err := x.Next()
 		if err == io.EOF {
 			break
 		}
@@ -172,7 +175,7 @@ func (w *walker) walkPart(x *xmlReader) (string, error) {
 				return "", err
 			}
 		case xml.EndElement:
-			w.end(x.depth, t)
+			w.end(x.Depth(), t)
 		case xml.CharData:
 			if w.inT {
 				w.write(string(t))
@@ -199,7 +202,7 @@ func (w *walker) start(x *xmlReader, se xml.StartElement) error {
 	name := se.Name.Local
 	switch name {
 	case "p":
-		w.push(kindPara, x.depth)
+		w.push(kindPara, x.Depth())
 	case "pPr":
 		return w.paraProps(x)
 	case "t":
@@ -225,26 +228,26 @@ func (w *walker) start(x *xmlReader, se xml.StartElement) error {
 			w.write("[" + strconv.Itoa(len(w.refs)) + "]")
 		}
 	case "tbl":
-		w.push(kindTable, x.depth)
+		w.push(kindTable, x.Depth())
 	case "tr":
-		w.push(kindRow, x.depth)
+		w.push(kindRow, x.Depth())
 	case "tc":
-		w.push(kindCell, x.depth)
+		w.push(kindCell, x.Depth())
 	case "txbxContent":
-		w.push(kindBox, x.depth)
+		w.push(kindBox, x.Depth())
 	case "footnote", "endnote":
 		switch attr(se, "type") {
 		case "separator", "continuationSeparator", "continuationNotice":
-			return x.skip()
+			return x.Skip()
 		}
-		f := w.push(kindNote, x.depth)
+		f := w.push(kindNote, x.Depth())
 		f.noteKey = name + ":" + attr(se, "id")
 	case "AlternateContent":
-		w.acs = append(w.acs, acState{depth: x.depth})
+		w.acs = append(w.acs, acState{depth: x.Depth()})
 	case "Choice", "Fallback":
-		if n := len(w.acs); n > 0 && w.acs[n-1].depth == x.depth-1 {
+		if n := len(w.acs); n > 0 && w.acs[n-1].depth == x.Depth()-1 {
 			if w.acs[n-1].taken {
-				return x.skip()
+				return x.Skip()
 			}
 			w.acs[n-1].taken = true
 		}
@@ -258,7 +261,7 @@ func (w *walker) start(x *xmlReader, se xml.StartElement) error {
 		}
 	default:
 		if skipped[name] || (strings.HasSuffix(name, "Pr") && len(name) > 2) {
-			return x.skip()
+			return x.Skip()
 		}
 	}
 	return nil
@@ -306,12 +309,12 @@ func (w *walker) end(depth int, ee xml.EndElement) {
 // paraProps reads the list properties of a paragraph from its pPr.
 func (w *walker) paraProps(x *xmlReader) error {
 	f := w.top()
-	target := x.depth - 1
-	for x.depth > target {
-		tok, err := x.next()
+	target := x.Depth() - 1
+	for x.Depth() > target {
+		tok, err := x.Next()
 		if err != nil {
 			if err == io.EOF {
-				return x.wrap(io.ErrUnexpectedEOF)
+				return fmt.Errorf("docx: %w: a paragraph ends early", extract.ErrMalformed)
 			}
 			return err
 		}
@@ -327,7 +330,7 @@ func (w *walker) paraProps(x *xmlReader) error {
 		case "ilvl":
 			f.ilvl, f.hasLv = atoi(attr(se, "val")), true
 		case "pPrChange", "rPr", "sectPr":
-			if err := x.skip(); err != nil {
+			if err := x.Skip(); err != nil {
 				return err
 			}
 		}

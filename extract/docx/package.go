@@ -45,7 +45,7 @@ func readRels(ctx context.Context, zr *safezip.Reader, part string) ([]rel, erro
 	base := path.Dir("/" + part)
 	var out []rel
 	for {
-		tok, err := x.next()
+		tok, err := x.Next()
 		if err == io.EOF {
 			return out, nil
 		}
@@ -100,7 +100,7 @@ func mainPart(ctx context.Context, zr *safezip.Reader, pkgRels []rel) (string, e
 		}
 		defer x.Close()
 		for {
-			tok, err := x.next()
+			tok, err := x.Next()
 			if err == io.EOF {
 				break
 			}
@@ -154,7 +154,7 @@ func readCore(ctx context.Context, zr *safezip.Reader, pkgRels []rel, md *extrac
 	var field string
 	var text strings.Builder
 	for {
-		tok, err := x.next()
+		tok, err := x.Next()
 		if err == io.EOF {
 			return nil
 		}
@@ -243,7 +243,7 @@ func (nb *numbering) readNumbering(ctx context.Context, zr *safezip.Reader, part
 	var lvl *levelDef
 	ovLvl := -1
 	for {
-		tok, err := x.next()
+		tok, err := x.Next()
 		if err == io.EOF {
 			return nil
 		}
@@ -318,7 +318,7 @@ func (nb *numbering) readStyles(ctx context.Context, zr *safezip.Reader, part st
 	var id string
 	var cur styleDef
 	for {
-		tok, err := x.next()
+		tok, err := x.Next()
 		if err == io.EOF {
 			return nil
 		}
@@ -340,7 +340,7 @@ func (nb *numbering) readStyles(ctx context.Context, zr *safezip.Reader, part st
 			case "ilvl":
 				cur.ilvl = atoi(attr(t, "val"))
 			case "pPrChange", "rPr":
-				if err := x.skip(); err != nil {
+				if err := x.Skip(); err != nil {
 					return err
 				}
 			}

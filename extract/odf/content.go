@@ -179,7 +179,7 @@ func (w *walker) walk(ctx context.Context, zr *safezip.Reader, part string) erro
 	}
 	defer x.Close()
 	for !w.full {
-		tok, err := x.next()
+		tok, err := x.Next()
 		if err == io.EOF {
 			return nil
 		}
@@ -190,7 +190,7 @@ func (w *walker) walk(ctx context.Context, zr *safezip.Reader, part string) erro
 		case xml.StartElement:
 			local := t.Name.Local
 			if skipped[local] || strings.HasSuffix(local, "-source") {
-				if err := x.skip(); err != nil {
+				if err := x.Skip(); err != nil {
 					return err
 				}
 				continue

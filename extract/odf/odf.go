@@ -211,7 +211,7 @@ func checkManifest(ctx context.Context, zr *safezip.Reader) error {
 	defer x.Close()
 	entry := ""
 	for {
-		tok, err := x.next()
+		tok, err := x.Next()
 		if err == io.EOF {
 			return nil
 		}
@@ -250,7 +250,7 @@ func readMeta(ctx context.Context, zr *safezip.Reader, md *extract.Metadata) err
 	var field, creator string
 	var text strings.Builder
 	for {
-		tok, err := x.next()
+		tok, err := x.Next()
 		if err == io.EOF {
 			break
 		}
