@@ -123,6 +123,11 @@ func openError(err error, password string) error {
 		// public-key security handlers.
 		return fmt.Errorf("%w: unsupported encryption (only RC4 and AES-128, V 1/2/4 R 2-4, are supported; AES-256 is not)", extract.ErrEncrypted)
 	}
+	// The library says "malformed PDF file: ..." itself; the sentinel
+	// already says "malformed document".
+	for _, prefix := range []string{"malformed PDF file: ", "malformed PDF: "} {
+		msg = strings.TrimPrefix(msg, prefix)
+	}
 	return fmt.Errorf("%w: %s", extract.ErrMalformed, clip(msg))
 }
 
