@@ -166,6 +166,13 @@ type Document struct {
 	Metadata Metadata `json:"metadata"`
 	// Warnings report what went less than perfectly without failing.
 	Warnings []Warning `json:"warnings"`
+	// Headings are the document's headings, in order, where the format
+	// marks them (Markdown, HTML, DOCX, ODF). Parsers set Start as an
+	// offset into their page's Text; the Extractor turns it into an offset
+	// into Document.Text.
+	Headings []Heading `json:"headings,omitempty"`
+	// Chunks are set when Options.Chunking asks for them.
+	Chunks []Chunk `json:"chunks,omitempty"`
 }
 
 // Page is one page of a Document.

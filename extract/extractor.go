@@ -45,6 +45,9 @@ type Options struct {
 	// SummarySentences is how many sentences a summary keeps at most
 	// (default 5).
 	SummarySentences int
+	// Chunking, when set, splits the returned text into chunks for
+	// retrieval (Document.Chunks).
+	Chunking *ChunkOptions
 }
 
 // OptionError reports an invalid option; Field names it.
@@ -63,6 +66,10 @@ type Config struct {
 	Limits Limits
 	// Logger receives parser panics and timeouts. Default: discard.
 	Logger *slog.Logger
+	// OCR, when set, reads the pages that a parser returned without text
+	// (scanned PDF pages, images). Nil leaves them empty with a
+	// no_text_layer warning.
+	OCR OCR
 }
 
 // DefaultTimeout is the extraction deadline when Config.Timeout is zero.
@@ -127,6 +134,9 @@ func (e *Extractor) Extract(ctx context.Context, in Input, opts Options) (*Docum
 	if opts.MaxChars < 0 {
 		return nil, &OptionError{Field: "max_chars", Reason: "must not be negative"}
 	}
+	if err := validateChunking(opts.Chunking); err != nil {
+		return nil, err
+	}
 	if in.R == nil {
 		return nil, errors.New("extract: Input.R is nil")
 	}
@@ -156,7 +166,14 @@ func (e *Extractor) Extract(ctx context.Context, in Input, opts Options) (*Docum
 	if err != nil {
 		return nil, err
 	}
+	if err := e.recognize(ctx, in, pages, doc); err != nil {
+		return nil, err
+	}
 	normalize(doc, pages, in.Limits.MaxChars)
+	placeHeadings(doc)
+	if doc.Metadata.Language == "" {
+		doc.Metadata.Language = detectLanguage(doc.Text)
+	}
 	doc.Metadata.Parser = name
 	// Times are UTC everywhere in Quarry (RFC 3339, as the contract says);
 	// documents carry their own zone offsets.
@@ -174,6 +191,9 @@ func (e *Extractor) Extract(ctx context.Context, in Input, opts Options) (*Docum
 	}
 	if mode == ModeSummary {
 		summarize(doc, cmp.Or(opts.SummarySentences, 5), in.Limits.MaxChars)
+	}
+	if opts.Chunking != nil {
+		doc.Chunks = chunkDocument(doc, *opts.Chunking)
 	}
 	return doc, nil
 }
