@@ -208,6 +208,10 @@ const (
 	WarnPageFailed      = "page_failed"
 	WarnInvalidUTF8     = "invalid_utf8"
 	WarnEmbeddedSkipped = "embedded_skipped"
+	// WarnRepaired: the file was damaged (a broken cross-reference
+	// table, a truncated download) and was read by recovering what it
+	// could.
+	WarnRepaired = "repaired"
 )
 
 // Warning reports something that went less than perfectly.

@@ -32,7 +32,12 @@ type extraction struct {
 	pageErr   error                 // the first page failure
 	pagesOK   int                   // pages read without failure
 	doc       *extract.Document
+	repaired  bool // the cross-reference table was rebuilt by a scan
 }
+
+// errNoCatalog: the catalog or its page tree cannot be read; a repair may
+// find them.
+var errNoCatalog = fmt.Errorf("%w", extract.ErrMalformed)
 
 // stop unwinds a page's interpretation when a budget runs out; it is caught
 // by the page's recover and is not an error.
@@ -41,20 +46,23 @@ type stop struct{ reason string }
 func (e *extraction) run() (*extract.Document, error) {
 	root := e.r.Trailer().Key("Root")
 	if root.Kind() != lpdf.Dict {
-		return nil, fmt.Errorf("%w: the catalog (/Root) is not a dictionary", extract.ErrMalformed)
+		return nil, fmt.Errorf("%w: the catalog (/Root) is not a dictionary", errNoCatalog)
 	}
 	tree := root.Key("Pages")
 	if tree.Kind() != lpdf.Dict {
-		return nil, fmt.Errorf("%w: the catalog has no page tree (/Pages)", extract.ErrMalformed)
+		return nil, fmt.Errorf("%w: the catalog has no page tree (/Pages)", errNoCatalog)
 	}
 	e.doc = &extract.Document{Warnings: []extract.Warning{}}
+	if e.repaired {
+		e.warn(0, extract.WarnRepaired, "the file is damaged (a broken or missing cross-reference table, or the file is cut off); its objects were recovered by scanning the file, and some text may be missing")
+	}
 	e.metadata(root)
 
 	if err := e.walk(tree, 0, map[uint64]bool{}); err != nil {
 		return nil, err
 	}
 	if len(e.pages) == 0 {
-		return nil, fmt.Errorf("%w: the page tree holds no pages", extract.ErrMalformed)
+		return nil, fmt.Errorf("%w: the page tree holds no pages", errNoCatalog)
 	}
 	e.doc.Metadata.PageCount = len(e.pages)
 	if e.treeCapped {

@@ -450,3 +450,20 @@ func objStmEncryptSelf(encryptKey string) []byte {
 	d.xref = map[int][3]int{9: {2, 9, 0}}
 	return d.build()
 }
+
+// noXref is helloPDF without its cross-reference table and trailer.
+func noXref() []byte {
+	h := helloPDF()
+	i := bytes.LastIndex(h, []byte("xref\n"))
+	return append(h[:i:i], []byte("startxref\n0\n%%EOF\n")...)
+}
+
+// objStmCut is a document whose objects sit in an object stream and whose
+// cross-reference stream was cut off: the scan expands the object stream.
+func objStmCut() []byte {
+	h := objStmValid()
+	i := bytes.LastIndex(h, []byte("/Type /XRef"))
+	i = bytes.LastIndex(h[:i], []byte(" obj"))
+	i = bytes.LastIndexByte(h[:i], '\n')
+	return h[: i+1 : i+1]
+}

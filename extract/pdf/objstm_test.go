@@ -29,14 +29,15 @@ func TestObjStmRecursionChild(t *testing.T) {
 	if !ok {
 		t.Fatalf("no fixture %q", name)
 	}
-	_, err := New().Parse(t.Context(), extract.Input{R: bytes.NewReader(data), Size: int64(len(data))})
-	fmt.Printf("RESULT malformed=%v err=%v\n", errors.Is(err, extract.ErrMalformed), err)
+	doc, err := New().Parse(t.Context(), extract.Input{R: bytes.NewReader(data), Size: int64(len(data))})
+	fmt.Printf("RESULT malformed=%v repaired=%v err=%v\n", errors.Is(err, extract.ErrMalformed), err == nil && hasWarning(doc, extract.WarnRepaired, 0), err)
 }
 
 // TestObjStmRecursion: an object stream stored in itself, two object
 // streams stored in each other, a container out of range, and an /Encrypt
 // dictionary in a self-contained object stream (resolved by the library
-// while opening) give ErrMalformed instead of killing the process.
+// while opening) give ErrMalformed instead of killing the process, or are
+// read after a repair (the rebuilt cross-reference table has no nesting).
 func TestObjStmRecursion(t *testing.T) {
 	for _, name := range []string{"objstm-self", "objstm-cycle", "objstm-out-of-range", "objstm-encrypt-self", "objstm-encrypt-self-esc"} {
 		t.Run(name, func(t *testing.T) {
@@ -52,8 +53,8 @@ func TestObjStmRecursion(t *testing.T) {
 			if err != nil {
 				t.Fatalf("child: %v\n%s", err, head(s, 2000))
 			}
-			if !strings.Contains(s, "RESULT malformed=true") {
-				t.Fatalf("want ErrMalformed, child printed:\n%s", head(s, 2000))
+			if !strings.Contains(s, "RESULT malformed=true") && !strings.Contains(s, "repaired=true") {
+				t.Fatalf("want ErrMalformed or a repaired document, child printed:\n%s", head(s, 2000))
 			}
 			i := strings.Index(s, "RESULT")
 			t.Log(strings.TrimSpace(strings.SplitN(s[i:], "\n", 2)[0]))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"runtime"
 	"strings"
 
@@ -68,24 +69,72 @@ func (p *Parser) Parse(ctx context.Context, in extract.Input) (doc *extract.Docu
 		return nil, err
 	}
 	lim := in.Limits.WithDefaults()
-	size, header, err := prepare(in.R, in.Size)
-	if err != nil {
-		return nil, err
-	}
-	budget := min(max(size*readBudgetFactor, readBudgetMin), maxReadBudget)
-	g := &guardedReader{r: in.R, size: size, ctx: ctx, header: header, budget: budget}
-
 	defer func() {
 		if v := recover(); v != nil {
 			doc, err = nil, panicError(v, "")
 		}
 	}()
-	r, err := openChecked(g, size, in.Password)
+	doc, err = p.read(ctx, in, lim, nil)
+	var d *damagedError
+	if !errors.As(err, &d) {
+		return doc, err
+	}
+	// A damaged cross-reference table, a cut-off file or a lost catalog:
+	// rebuild the table by scanning for objects, as pdftotext and mutool
+	// do, and read again.
+	tail, rerr := repairTail(ctx, in.R, in.Size)
+	if rerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
+			return nil, cerr
+		}
+		return nil, fmt.Errorf("%w (repair failed: %v)", d.err, rerr)
+	}
+	doc, err = p.read(ctx, in, lim, tail)
+	if errors.As(err, &d) {
+		return nil, d.err
+	}
+	return doc, err
+}
+
+// damagedError marks the failures that a repair may get around.
+type damagedError struct{ err error }
+
+func (d *damagedError) Error() string { return d.err.Error() }
+func (d *damagedError) Unwrap() error { return d.err }
+
+// read opens and reads the document; with a repair tail, the document is
+// read as the input followed by tail.
+func (p *Parser) read(ctx context.Context, in extract.Input, lim extract.Limits, tail []byte) (*extract.Document, error) {
+	budget := min(max(in.Size*readBudgetFactor, readBudgetMin), maxReadBudget)
+	size, header, err := prepare(in.R, in.Size)
+	var r io.ReaderAt = in.R
+	if tail != nil {
+		if errors.Is(err, errNoEOF) {
+			err = nil
+		}
+		r = &joinedReader{a: in.R, na: in.Size, b: tail}
+		size = in.Size + int64(len(tail))
+	}
+	if errors.Is(err, errNoEOF) {
+		return nil, &damagedError{err}
+	}
 	if err != nil {
 		return nil, err
 	}
-	e := &extraction{ctx: ctx, r: r, lim: lim, fonts: map[fontKey]*fontInfo{}, streams: map[uint64]int64{}}
-	return e.run()
+	g := &guardedReader{r: r, size: size, ctx: ctx, header: header, budget: budget}
+	lr, err := openChecked(g, size, in.Password)
+	if err != nil {
+		if errors.Is(err, extract.ErrMalformed) && tail == nil {
+			return nil, &damagedError{err}
+		}
+		return nil, err
+	}
+	e := &extraction{ctx: ctx, r: lr, lim: lim, fonts: map[fontKey]*fontInfo{}, streams: map[uint64]int64{}, repaired: tail != nil}
+	doc, err := e.run()
+	if errors.Is(err, errNoCatalog) && tail == nil {
+		return nil, &damagedError{err}
+	}
+	return doc, err
 }
 
 // open opens the document, mapping the library's errors to the sentinels.

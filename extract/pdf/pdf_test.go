@@ -216,13 +216,8 @@ func TestT21Malformed(t *testing.T) {
 		"garbage":          {[]byte("this is not a PDF at all, just text\n"), extract.ErrMalformed},
 		"header only":      {[]byte("%PDF-1.4\n"), extract.ErrMalformed},
 		"binary garbage":   {bytes.Repeat([]byte{0xff, 0x00, 0x25}, 1000), extract.ErrMalformed},
-		"truncated":        {truncated(), extract.ErrMalformed},
-		"missing %%EOF":    {missingEOF(), extract.ErrMalformed},
-		"startxref past":   {startxrefPastEOF(), extract.ErrMalformed},
 		"unknown filter":   {unknownFilter(), extract.ErrMalformed},
 		"short AES string": {shortAES(), extract.ErrMalformed},
-		"root not a dict":  {rootNotDict(), extract.ErrMalformed},
-		"root missing":     {rootMissing(), extract.ErrMalformed},
 		"self font":        {selfFont(), nil},
 		"self form":        {selfForm(), nil},
 		"broken cmap":      {brokenCMap(), nil},
@@ -388,5 +383,53 @@ func TestWriteTestdata(t *testing.T) {
 		if err := os.WriteFile(filepath.Join("testdata", n+".pdf"), fx[n], 0o644); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// TestRepair: a damaged file is read by rebuilding its cross-reference
+// table from a scan of its objects, with a "repaired" warning; what is
+// lost stays lost, and nothing else is made up.
+func TestRepair(t *testing.T) {
+	cases := map[string]struct {
+		data []byte
+		want string
+	}{
+		"truncated":       {truncated(), ""},
+		"missing %%EOF":   {missingEOF(), "Hello World\nSecond line"},
+		"startxref past":  {startxrefPastEOF(), "Hello World\nSecond line"},
+		"root not a dict": {rootNotDict(), "Hello World\nSecond line"},
+		"root missing":    {rootMissing(), "Hello World\nSecond line"},
+		"no xref at all":  {noXref(), "Hello World\nSecond line"},
+		"objstm, cut":     {objStmCut(), "Hello World\nSecond line"},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			doc, err := parseWithin(t, c.data, extract.Input{}, 5*time.Second)
+			if c.want == "" {
+				// Cut before the content stream: the page is there,
+				// its text is not.
+				if err != nil && !errors.Is(err, extract.ErrMalformed) {
+					t.Fatalf("err = %v, want a document or ErrMalformed", err)
+				}
+				if err == nil && !hasWarning(doc, extract.WarnRepaired, 0) {
+					t.Errorf("no repaired warning: %+v", doc.Warnings)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := allText(doc); got != c.want {
+				t.Errorf("text = %q, want %q", got, c.want)
+			}
+			if !hasWarning(doc, extract.WarnRepaired, 0) {
+				t.Errorf("no repaired warning: %+v", doc.Warnings)
+			}
+		})
+	}
+	// An intact file is not repaired.
+	doc, err := parseWithin(t, helloPDF(), extract.Input{}, 5*time.Second)
+	if err != nil || hasWarning(doc, extract.WarnRepaired, 0) {
+		t.Fatalf("intact file: err %v, warnings %+v", err, doc.Warnings)
 	}
 }

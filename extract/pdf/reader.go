@@ -105,6 +105,17 @@ func prepare(r io.ReaderAt, size int64) (newSize int64, header []byte, err error
 	if len(head) < 10 {
 		return 0, nil, fmt.Errorf("%w: the PDF is truncated (%d bytes)", extract.ErrMalformed, size)
 	}
+	h := patchHeader(head)
+	newSize, err = findEOF(r, size)
+	return newSize, h, err
+}
+
+// errNoEOF: the file has no %%EOF near its end (truncated or damaged).
+var errNoEOF = fmt.Errorf("%w: no %%%%EOF marker at the end: the file is truncated or damaged", extract.ErrMalformed)
+
+// patchHeader returns the header overlay that makes the library accept
+// head's version line, nil when none is needed.
+func patchHeader(head []byte) []byte {
 	h := bytes.Clone(head[:10])
 	if h[5] != '1' || h[6] != '.' || h[7] < '0' || h[7] > '7' {
 		copy(h[5:8], "1.7")
@@ -113,21 +124,25 @@ func prepare(r io.ReaderAt, size int64) (newSize int64, header []byte, err error
 		h[8] = '\n'
 	}
 	if bytes.Equal(h, head[:10]) {
-		h = nil
+		return nil
 	}
+	return h
+}
 
+// findEOF returns the size of the file cut just after its last %%EOF.
+func findEOF(r io.ReaderAt, size int64) (int64, error) {
 	// Find the last %%EOF within the last 64 KiB.
 	const tail = 64 << 10
 	start := max(0, size-tail)
 	buf := make([]byte, size-start)
-	n, rerr = r.ReadAt(buf, start)
+	n, rerr := r.ReadAt(buf, start)
 	if rerr != nil && !errors.Is(rerr, io.EOF) {
-		return 0, nil, fmt.Errorf("pdf: read: %w", rerr)
+		return 0, fmt.Errorf("pdf: read: %w", rerr)
 	}
 	buf = buf[:n]
 	i := bytes.LastIndex(buf, []byte("%%EOF"))
 	if i < 0 {
-		return 0, nil, fmt.Errorf("%w: no %%%%EOF marker at the end: the file is truncated or damaged (repair is not implemented)", extract.ErrMalformed)
+		return size, errNoEOF
 	}
-	return start + int64(i) + 5, h, nil
+	return start + int64(i) + 5, nil
 }
