@@ -1,10 +1,13 @@
 package pdf
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	lpdf "github.com/ledongthuc/pdf"
@@ -303,34 +306,66 @@ const (
 
 // textBuilder joins spans into text: a space where the gap between spans
 // is wider than a fraction of the font size, a newline where the baseline
-// changes. It keeps content-stream order (reading-order reconstruction is
-// layout work for later).
+// changes. It keeps content-stream order for left-to-right lines; a line
+// that holds right-to-left script (Arabic, Hebrew...) is put in visual
+// order by position and then turned into logical order (see logicalOrder),
+// since PDF producers draw such text left to right, glyph by glyph.
 type textBuilder struct {
 	sb    strings.Builder
-	n     int // code points written
+	n     int // code points written or buffered
 	limit int // stop after this many code points
-	last  span
-	have  bool
+	line  []piece
+	rtl   bool // the buffered line holds right-to-left script
+}
+
+// piece is text drawn in one go.
+type piece struct {
+	text string
+	sp   span
 }
 
 func (b *textBuilder) add(s string, sp span) {
-	if b.have {
-		sep := b.separator(sp)
-		if sep != "" && !endsSpace(b.sb.String()) && !startsSpace(s) {
-			b.sb.WriteString(sep)
-			b.n++
-		}
+	if len(b.line) > 0 && b.separator(b.line[len(b.line)-1].sp, sp) == "\n" {
+		b.flush()
+		b.sb.WriteString("\n")
+		b.n++
 	}
-	b.sb.WriteString(s)
-	b.n += utf8.RuneCountInString(s)
-	b.last, b.have = sp, true
+	b.line = append(b.line, piece{s, sp})
+	b.rtl = b.rtl || hasRTL(s)
+	b.n += utf8.RuneCountInString(s) + 1
 	if b.n >= b.limit {
 		panic(&stop{})
 	}
 }
 
-func (b *textBuilder) separator(sp span) string {
-	p := b.last
+// flush writes the buffered line.
+func (b *textBuilder) flush() {
+	if len(b.line) == 0 {
+		return
+	}
+	line := b.line
+	if b.rtl {
+		// Visual order: by position along the writing direction.
+		slices.SortStableFunc(line, func(x, y piece) int { return cmp.Compare(x.sp.u0, y.sp.u0) })
+	}
+	var lb strings.Builder
+	for i, p := range line {
+		if i > 0 {
+			if sep := b.separator(line[i-1].sp, p.sp); sep != "" && !endsSpace(lb.String()) && !startsSpace(p.text) {
+				lb.WriteString(" ")
+			}
+		}
+		lb.WriteString(p.text)
+	}
+	if b.rtl {
+		b.sb.WriteString(logicalOrder(lb.String()))
+	} else {
+		b.sb.WriteString(lb.String())
+	}
+	b.line, b.rtl = b.line[:0], false
+}
+
+func (b *textBuilder) separator(p, sp span) string {
 	if p.dx*sp.dx+p.dy*sp.dy < 0.99 {
 		return "\n"
 	}
@@ -348,7 +383,149 @@ func (b *textBuilder) separator(sp span) string {
 	return ""
 }
 
-func (b *textBuilder) String() string { return b.sb.String() }
+func (b *textBuilder) String() string {
+	b.flush()
+	return b.sb.String()
+}
+
+// hasRTL reports whether s holds a right-to-left letter.
+func hasRTL(s string) bool {
+	for _, r := range s {
+		if r >= 0x0590 && isRTL(r) {
+			return true
+		}
+	}
+	return false
+}
+
+func isRTL(r rune) bool {
+	return unicode.In(r, unicode.Hebrew, unicode.Arabic, unicode.Syriac, unicode.Thaana, unicode.Nko)
+}
+
+// bidi classes of logicalOrder.
+const (
+	bidiNeutral = iota
+	bidiLTR     // letters of left-to-right scripts
+	bidiRTL     // letters of right-to-left scripts
+	bidiDigit   // European and Arabic-Indic digits
+)
+
+func bidiClass(r rune) int {
+	switch {
+	case unicode.IsDigit(r):
+		return bidiDigit
+	case isRTL(r) && (unicode.IsLetter(r) || unicode.IsMark(r)):
+		return bidiRTL
+	case unicode.IsLetter(r):
+		return bidiLTR
+	}
+	return bidiNeutral
+}
+
+// logicalOrder turns one line of text in visual (left-to-right drawing)
+// order into logical order, undoing what the Unicode bidirectional
+// algorithm did for display, in its common cases. On a line whose letters
+// are mostly right-to-left, the line is reversed, brackets are mirrored,
+// and the left-to-right runs (Latin words with the spaces and digits
+// between them; numbers, with separators such as "/" or "." directly
+// between digits) are reversed back. On a mostly left-to-right line, only
+// the right-to-left runs (with the neutrals between their letters) are
+// reversed in place.
+func logicalOrder(visual string) string {
+	rs := []rune(visual)
+	var nl, nr int
+	for _, r := range rs {
+		switch bidiClass(r) {
+		case bidiLTR:
+			nl++
+		case bidiRTL:
+			nr++
+		}
+	}
+	if nr <= nl {
+		// Left-to-right line: reverse the right-to-left runs.
+		for i := 0; i < len(rs); {
+			if bidiClass(rs[i]) != bidiRTL {
+				i++
+				continue
+			}
+			end := i
+			for j := i + 1; j < len(rs); j++ {
+				if c := bidiClass(rs[j]); c == bidiRTL {
+					end = j
+				} else if c != bidiNeutral {
+					break
+				}
+			}
+			reverseMirrored(rs[i : end+1])
+			i = end + 1
+		}
+		return string(rs)
+	}
+	reverseMirrored(rs)
+	for i := 0; i < len(rs); {
+		end := i
+		switch bidiClass(rs[i]) {
+		case bidiLTR:
+			// A Latin run takes the neutrals and digits up to its last
+			// letter or digit.
+			for j := i + 1; j < len(rs); j++ {
+				if c := bidiClass(rs[j]); c == bidiLTR || c == bidiDigit {
+					end = j
+				} else if c != bidiNeutral {
+					break
+				}
+			}
+		case bidiDigit:
+			// A number: digits, and single separators between digits.
+			for j := i + 1; j < len(rs); j++ {
+				if bidiClass(rs[j]) == bidiDigit {
+					end = j
+				} else if j+1 < len(rs) && strings.ContainsRune(".,:/-", rs[j]) && bidiClass(rs[j+1]) == bidiDigit {
+					continue
+				} else {
+					break
+				}
+			}
+		default:
+			i++
+			continue
+		}
+		reverseMirrored(rs[i : end+1])
+		i = end + 1
+	}
+	return string(rs)
+}
+
+// reverseMirrored reverses rs and swaps paired brackets, which bidi
+// display draws mirrored in right-to-left runs.
+func reverseMirrored(rs []rune) {
+	slices.Reverse(rs)
+	for i, r := range rs {
+		switch r {
+		case '(':
+			rs[i] = ')'
+		case ')':
+			rs[i] = '('
+		case '[':
+			rs[i] = ']'
+		case ']':
+			rs[i] = '['
+		case '{':
+			rs[i] = '}'
+		case '}':
+			rs[i] = '{'
+		case '<':
+			rs[i] = '>'
+		case '>':
+			rs[i] = '<'
+		case '«':
+			rs[i] = '»'
+		case '»':
+			rs[i] = '«'
+		}
+	}
+}
 
 func endsSpace(s string) bool {
 	r, _ := utf8.DecodeLastRuneInString(s)

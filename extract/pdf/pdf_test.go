@@ -433,3 +433,21 @@ func TestRepair(t *testing.T) {
 		t.Fatalf("intact file: err %v, warnings %+v", err, doc.Warnings)
 	}
 }
+
+// TestLogicalOrder: right-to-left lines drawn in visual order come back in
+// logical order, with numbers and Latin words inside them kept readable.
+func TestLogicalOrder(t *testing.T) {
+	for visual, want := range map[string]string{
+		"":                     "",
+		"Hello World":          "Hello World",
+		"ﺔﻴﺑﺮﻌﻟا طﻮﻄﳋا":        "اﳋﻄﻮط اﻟﻌﺮﺑﻴﺔ",
+		"1403 / 10 / 04 خيرات": "تاريخ 04 / 10 / 1403",
+		"PDF لیاف":             "فایل PDF",
+		"see םולש here":        "see שלום here",
+		"(ב) א":                "א (ב)",
+	} {
+		if got := logicalOrder(visual); got != want {
+			t.Errorf("logicalOrder(%q) = %q, want %q", visual, got, want)
+		}
+	}
+}
