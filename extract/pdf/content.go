@@ -75,7 +75,7 @@ func (e *extraction) interpret(b *textBuilder, strm, res lpdf.Value, ctm matrix,
 	var stack []gstate
 	overflow := 0
 	fonts := map[string]*fontInfo{}
-	var args []lpdf.Value
+	var args []operand
 
 	num := func(i int) float64 {
 		if i < len(args) {
@@ -102,15 +102,9 @@ func (e *extraction) interpret(b *textBuilder, strm, res lpdf.Value, ctm matrix,
 		tm = tm.translate(adv, 0)
 	}
 
-	lpdf.Interpret(strm, func(stk *lpdf.Stack, op string) {
-		n := stk.Len()
-		if cap(args) < n {
-			args = make([]lpdf.Value, n)
-		}
-		args = args[:n]
-		for i := n - 1; i >= 0; i-- {
-			args[i] = stk.Pop()
-		}
+	newContentLexer(contentReader(strm)).run(func(op string, a []operand) {
+		args = a
+		n := len(args)
 		e.ops++
 		if e.ops&1023 == 0 {
 			if err := e.ctx.Err(); err != nil {
@@ -151,7 +145,7 @@ func (e *extraction) interpret(b *textBuilder, strm, res lpdf.Value, ctm matrix,
 			g.tl = num(0)
 		case "Tf":
 			if n == 2 {
-				name := args[0].Name()
+				name := args[0].str
 				f, ok := fonts[name]
 				if !ok {
 					f = e.font(res, name)
@@ -176,12 +170,12 @@ func (e *extraction) interpret(b *textBuilder, strm, res lpdf.Value, ctm matrix,
 			nextLine()
 		case "Tj":
 			if n >= 1 {
-				show(args[n-1].RawString())
+				show(args[n-1].str)
 			}
 		case "'":
 			nextLine()
 			if n >= 1 {
-				show(args[n-1].RawString())
+				show(args[n-1].str)
 			}
 		case "\"":
 			if n == 3 {
@@ -189,15 +183,13 @@ func (e *extraction) interpret(b *textBuilder, strm, res lpdf.Value, ctm matrix,
 			}
 			nextLine()
 			if n >= 1 {
-				show(args[n-1].RawString())
+				show(args[n-1].str)
 			}
 		case "TJ":
 			if n >= 1 {
-				a := args[n-1]
-				for i := range a.Len() {
-					x := a.Index(i)
-					if x.Kind() == lpdf.String {
-						show(x.RawString())
+				for _, x := range args[n-1].arr {
+					if x.kind == opString {
+						show(x.str)
 					} else {
 						tm = tm.translate(-x.Float64()/1000*g.tfs*g.th, 0)
 					}
@@ -205,11 +197,25 @@ func (e *extraction) interpret(b *textBuilder, strm, res lpdf.Value, ctm matrix,
 			}
 		case "Do":
 			if n == 1 && depth < maxFormDepth {
-				e.form(b, res, args[0].Name(), g.ctm, depth, forms)
+				e.form(b, res, args[0].str, g.ctm, depth, forms)
 			}
 		}
-		clear(args)
 	})
+}
+
+// contentReader reads a content stream, or the streams of an array one
+// after the other, separated by white space.
+func contentReader(strm lpdf.Value) io.Reader {
+	if strm.Kind() != lpdf.Array {
+		return strm.Reader()
+	}
+	var rs []io.Reader
+	for i := range min(strm.Len(), 4096) {
+		if s := strm.Index(i); s.Kind() == lpdf.Stream {
+			rs = append(rs, s.Reader(), strings.NewReader("\n"))
+		}
+	}
+	return io.MultiReader(rs...)
 }
 
 // form interprets the Form XObject called name in res.
