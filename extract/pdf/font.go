@@ -138,6 +138,9 @@ func (e *extraction) encoder(fv lpdf.Value, twoByte bool) (enc lpdf.TextEncoding
 	}
 	if twoByte {
 		if name := fv.Key("Encoding").Name(); name == "Identity-H" || name == "Identity-V" {
+			if enc := e.embeddedTrueType(fv); enc != nil {
+				return enc
+			}
 			return ucs2{}
 		}
 	}
