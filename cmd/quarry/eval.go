@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -35,6 +36,15 @@ type evalFile struct {
 	P         *float64 `json:"p"`  // nil: not scored
 	R         *float64 `json:"r"`  // nil: not scored
 	F1        *float64 `json:"f1"` // nil: not scored
+	// Baseline is the same file through the --baseline tool.
+	Baseline *baselineRun `json:"baseline,omitempty"`
+}
+
+// baselineRun is a file's outcome through a reference tool (pdftotext).
+type baselineRun struct {
+	Seconds float64  `json:"seconds"`
+	Error   string   `json:"error,omitempty"`
+	F1      *float64 `json:"f1"`
 }
 
 // evalSummary aggregates the files of one format (or all of them).
@@ -47,6 +57,13 @@ type evalSummary struct {
 	Pages       int      `json:"pages"`   // pages of the extracted files whose page count is known
 	Seconds     float64  `json:"seconds"` // extraction time of those files
 	PagesPerSec *float64 `json:"pages_per_sec"`
+	// The --baseline tool on the same files, when it ran.
+	BaselineMeanF1      *float64 `json:"baseline_mean_f1,omitempty"`
+	BaselinePagesPerSec *float64 `json:"baseline_pages_per_sec,omitempty"`
+	baselinePages       int
+	baselineSeconds     float64
+	baselineScored      int
+	baselineSum         float64
 }
 
 // evalReport is the whole output of `quarry eval`.
@@ -57,9 +74,10 @@ type evalReport struct {
 	Failures []evalFile    `json:"failures"`
 	Worst    []evalFile    `json:"worst"` // the ten lowest F1 among scored files
 	Files    []evalFile    `json:"files"`
+	Baseline string        `json:"baseline,omitempty"`
 }
 
-const evalUsage = "usage: quarry eval --corpus DIR [--format pdf,docx] [--json]"
+const evalUsage = "usage: quarry eval --corpus DIR [--format pdf,docx] [--baseline pdftotext] [--json]"
 
 // evalCmd extracts every file of a corpus (DIR/MANIFEST.tsv, DIR/files,
 // DIR/expected/<id>.txt) and scores it with word F1, as the corpus's
@@ -70,6 +88,7 @@ func evalCmd(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 	corpus := fset.String("corpus", "", "corpus directory holding MANIFEST.tsv, files/ and expected/")
 	formats := fset.String("format", "", "comma-separated formats to run (default: all)")
 	asJSON := fset.Bool("json", false, "print one JSON object instead of tables")
+	baseline := fset.String("baseline", "", "also run this reference tool on the same files and score it (pdftotext: PDFs only, from poppler-utils)")
 	cfg, rest, err := loadConfig(fset, args, getenv)
 	if err != nil {
 		if err == flag.ErrHelp {
@@ -112,13 +131,29 @@ func evalCmd(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 		fmt.Fprintln(stderr, "quarry eval:", err)
 		return 1
 	}
-	rep := evalReport{Corpus: *corpus, Failures: []evalFile{}, Worst: []evalFile{}}
+	var pdftotext string
+	switch *baseline {
+	case "":
+	case "pdftotext":
+		if pdftotext, err = exec.LookPath("pdftotext"); err != nil {
+			fmt.Fprintln(stderr, "quarry eval: --baseline pdftotext: pdftotext is not installed (Debian: poppler-utils)")
+			return 2
+		}
+	default:
+		fmt.Fprintf(stderr, "quarry eval: --baseline %q: only pdftotext is supported\n", *baseline)
+		return 2
+	}
+	rep := evalReport{Corpus: *corpus, Failures: []evalFile{}, Worst: []evalFile{}, Baseline: *baseline}
 	for _, e := range entries {
 		if ctx.Err() != nil {
 			fmt.Fprintln(stderr, "quarry eval:", ctx.Err())
 			return 1
 		}
-		rep.Files = append(rep.Files, evalOne(ctx, ex, *corpus, e))
+		f := evalOne(ctx, ex, *corpus, e)
+		if pdftotext != "" && e.Format == "pdf" {
+			f.Baseline = runPdftotext(ctx, pdftotext, *corpus, e)
+		}
+		rep.Files = append(rep.Files, f)
 	}
 	rep.summarise()
 	if *asJSON {
@@ -163,6 +198,29 @@ func evalOne(ctx context.Context, ex *extract.Extractor, dir string, e wordf1.En
 	return r
 }
 
+// runPdftotext extracts e with pdftotext (reading order, UTF-8) and scores
+// its text like Quarry's; the time includes starting the process, as a
+// user running it would pay.
+func runPdftotext(ctx context.Context, bin, dir string, e wordf1.Entry) *baselineRun {
+	b := &baselineRun{}
+	start := time.Now()
+	cmd := exec.CommandContext(ctx, bin, "-q", "-enc", "UTF-8", filepath.Join(dir, filepath.FromSlash(e.File)), "-")
+	out, err := cmd.Output()
+	b.Seconds = time.Since(start).Seconds()
+	if err != nil {
+		b.Error = err.Error()
+		out = nil
+	}
+	exp, rerr := os.ReadFile(filepath.Join(dir, "expected", e.ID+".txt"))
+	if rerr != nil {
+		return b
+	}
+	if s := wordf1.Compare(strings.ToValidUTF8(string(exp), "\uFFFD"), strings.ToValidUTF8(string(out), "\uFFFD")); s.Scored() {
+		b.F1 = &s.F1
+	}
+	return b
+}
+
 func (rep *evalReport) summarise() {
 	byFormat := map[string]*evalSummary{}
 	var order []string
@@ -188,6 +246,16 @@ func (rep *evalReport) summarise() {
 				s.Scored++
 				sums[s.Format] += *f.F1
 			}
+			if bl := f.Baseline; bl != nil {
+				if bl.Error == "" && f.Pages > 0 {
+					s.baselinePages += f.Pages
+					s.baselineSeconds += bl.Seconds
+				}
+				if bl.F1 != nil {
+					s.baselineScored++
+					s.baselineSum += *bl.F1
+				}
+			}
 		}
 		if f.Code != "" {
 			rep.Failures = append(rep.Failures, f)
@@ -204,6 +272,14 @@ func (rep *evalReport) summarise() {
 		if s.Pages > 0 && s.Seconds > 0 {
 			v := float64(s.Pages) / s.Seconds
 			s.PagesPerSec = &v
+		}
+		if s.baselineScored > 0 {
+			m := s.baselineSum / float64(s.baselineScored)
+			s.BaselineMeanF1 = &m
+		}
+		if s.baselinePages > 0 && s.baselineSeconds > 0 {
+			v := float64(s.baselinePages) / s.baselineSeconds
+			s.BaselinePagesPerSec = &v
 		}
 	}
 	slices.Sort(order)
@@ -229,10 +305,18 @@ func (rep *evalReport) print(w io.Writer) {
 		return fmt.Sprintf(format, *v)
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "format\tfiles\tscored\tfailed\tword F1\tpages/s\t")
+	if rep.Baseline == "" {
+		fmt.Fprintln(tw, "format\tfiles\tscored\tfailed\tword F1\tpages/s\t")
+	} else {
+		fmt.Fprintf(tw, "format\tfiles\tscored\tfailed\tword F1\tpages/s\t%s F1\t%s pages/s\t\n", rep.Baseline, rep.Baseline)
+	}
 	for _, s := range append(slices.Clone(rep.Formats), rep.Overall) {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%s\t%s\t\n", s.Format, s.Files, s.Scored, s.Failed,
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%s\t%s\t", s.Format, s.Files, s.Scored, s.Failed,
 			opt(s.MeanF1, "%.3f"), opt(s.PagesPerSec, "%.1f"))
+		if rep.Baseline != "" {
+			fmt.Fprintf(tw, "%s\t%s\t", opt(s.BaselineMeanF1, "%.3f"), opt(s.BaselinePagesPerSec, "%.1f"))
+		}
+		fmt.Fprintln(tw)
 	}
 	tw.Flush()
 	if len(rep.Failures) > 0 {
@@ -245,7 +329,11 @@ func (rep *evalReport) print(w io.Writer) {
 		fmt.Fprintf(w, "\nlowest word F1:\n")
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		for _, f := range rep.Worst {
-			fmt.Fprintf(tw, "  %s\t%.3f\tP %.3f\tR %.3f\t%d/%d words\n", f.ID, *f.F1, *f.P, *f.R, f.ProdWords, f.ExpWords)
+			fmt.Fprintf(tw, "  %s\t%.3f\tP %.3f\tR %.3f\t%d/%d words", f.ID, *f.F1, *f.P, *f.R, f.ProdWords, f.ExpWords)
+			if f.Baseline != nil && f.Baseline.F1 != nil {
+				fmt.Fprintf(tw, "\t%s %.3f", rep.Baseline, *f.Baseline.F1)
+			}
+			fmt.Fprintln(tw)
 		}
 		tw.Flush()
 	}

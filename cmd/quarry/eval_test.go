@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -139,4 +140,42 @@ func TestEvalSharedCorpusTxt(t *testing.T) {
 		t.Errorf("txt summary = %+v, want mean F1 >= 0.95", s)
 	}
 	t.Logf("txt: %d files, %d scored, %d failed, mean F1 %.3f", s.Files, s.Scored, s.Failed, *s.MeanF1)
+}
+
+// TestEvalBaselinePdftotext runs pdftotext on the same corpus PDFs in the
+// same run, as docs/benchmarks.md reports.
+func TestEvalBaselinePdftotext(t *testing.T) {
+	if testing.Short() {
+		t.Skip("corpus run skipped in -short mode")
+	}
+	dir := corpustest.Require(t)
+	if _, err := exec.LookPath("pdftotext"); err != nil {
+		if os.Getenv("QUARRY_REQUIRE_TOOLS") == "1" {
+			t.Fatal("pdftotext is not installed (poppler-utils) and QUARRY_REQUIRE_TOOLS=1")
+		}
+		t.Skip("pdftotext is not installed (Debian: poppler-utils)")
+	}
+	code, out, errOut := runEval(t, "--corpus", dir, "--format", "pdf", "--baseline", "pdftotext", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d, stderr %s", code, errOut)
+	}
+	var rep evalReport
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("JSON: %v", err)
+	}
+	s := rep.Overall
+	if s.BaselineMeanF1 == nil || *s.BaselineMeanF1 < 0.5 || s.BaselinePagesPerSec == nil || s.MeanF1 == nil || s.PagesPerSec == nil {
+		t.Fatalf("overall = %+v", s)
+	}
+	for _, f := range rep.Files {
+		if f.Baseline == nil {
+			t.Errorf("%s: no baseline run", f.ID)
+		}
+	}
+	t.Logf("quarry F1 %.3f at %.0f pages/s; pdftotext F1 %.3f at %.0f pages/s",
+		*s.MeanF1, *s.PagesPerSec, *s.BaselineMeanF1, *s.BaselinePagesPerSec)
+
+	if code, _, _ := runEval(t, "--corpus", dir, "--baseline", "mutool"); code != 2 {
+		t.Errorf("--baseline mutool: exit %d, want 2", code)
+	}
 }
