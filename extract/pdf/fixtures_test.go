@@ -467,3 +467,12 @@ func objStmCut() []byte {
 	i = bytes.LastIndexByte(h[:i], '\n')
 	return h[: i+1 : i+1]
 }
+
+// wrongLength is noXref whose content stream says /Length 20: the stream
+// is read up to its endstream.
+func wrongLength() []byte {
+	h := noXref()
+	i := bytes.Index(h, []byte("/Length "))
+	j := i + bytes.IndexAny(h[i+8:], " >") + 8
+	return append(append(h[:i:i], "/Length 20"...), h[j:]...)
+}

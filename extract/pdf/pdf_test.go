@@ -401,6 +401,7 @@ func TestRepair(t *testing.T) {
 		"root missing":    {rootMissing(), "Hello World\nSecond line"},
 		"no xref at all":  {noXref(), "Hello World\nSecond line"},
 		"objstm, cut":     {objStmCut(), "Hello World\nSecond line"},
+		"wrong /Length":   {wrongLength(), "Hello World\nSecond line"},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -50,6 +50,9 @@ type scannedObject struct {
 	index  int // index in that stream
 	kind   string
 	pages  int // a catalog's /Pages object
+	// fixed is the object rewritten with the true length of its stream,
+	// when its /Length is wrong; nil otherwise.
+	fixed []byte
 }
 
 type repairScan struct {
@@ -70,6 +73,15 @@ func repairTail(ctx context.Context, r io.ReaderAt, size int64) ([]byte, error) 
 			return nil, err
 		}
 		s.expand(r, size, num)
+	}
+	budget := int64(maxRepairObjStm)
+	for num, o := range s.objs {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if o.stm == 0 && budget > 0 {
+			o.fixed = fixLength(r, size, num, o, &budget)
+		}
 	}
 	if len(s.objs) == 0 {
 		return nil, fmt.Errorf("%w: no objects found in the damaged file", extract.ErrMalformed)
@@ -238,6 +250,71 @@ func (s *repairScan) expand(r io.ReaderAt, size int64, num int) {
 	}
 }
 
+var reLength = regexp.MustCompile(`/Length[ \t\r\n\f\x00]+\d+(?:[ \t\r\n\f\x00]+\d+[ \t\r\n\f\x00]+R)?`)
+
+// fixLength checks that the stream of object o ends where its direct
+// /Length says (a writer that got it wrong leaves the library reading a
+// cut or overlong stream); when it does not, it returns the object
+// rewritten with the length up to its "endstream", charging the copied
+// bytes to budget.
+func fixLength(r io.ReaderAt, size int64, num int, o *scannedObject, budget *int64) []byte {
+	head := make([]byte, min(repairPeek, size-o.offset))
+	n, _ := r.ReadAt(head, o.offset)
+	head = head[:n]
+	hdr := reObjHeader.FindIndex(head)
+	si := bytes.Index(head, []byte("stream"))
+	if hdr == nil || hdr[0] != 0 || si < 0 || bytes.Contains(head[:si], []byte("endobj")) {
+		return nil
+	}
+	dict := head[hdr[1]:si]
+	length, ok := dictInt(dict, "Length")
+	if !ok {
+		return nil
+	}
+	dataStart := o.offset + int64(si) + int64(len("stream"))
+	if b := head[si+len("stream"):]; len(b) > 0 && b[0] == '\r' {
+		dataStart++
+		if len(b) > 1 && b[1] == '\n' {
+			dataStart++
+		}
+	} else if len(b) > 0 && b[0] == '\n' {
+		dataStart++
+	}
+	after := make([]byte, 16)
+	k, _ := r.ReadAt(after, dataStart+int64(length))
+	if bytes.HasPrefix(bytes.TrimLeft(after[:k], " \t\r\n\f\x00"), []byte("endstream")) {
+		return nil // the length is right
+	}
+	// Find the real end.
+	end := int64(-1)
+	buf := make([]byte, 64<<10)
+	for off := dataStart; off < size && off-dataStart < *budget; off += int64(len(buf) - 16) {
+		m, _ := r.ReadAt(buf, off)
+		if i := bytes.Index(buf[:m], []byte("endstream")); i >= 0 {
+			end = off + int64(i)
+			break
+		}
+		if m < len(buf) {
+			break
+		}
+	}
+	if end < 0 {
+		return nil
+	}
+	data := make([]byte, end-dataStart)
+	if m, _ := r.ReadAt(data, dataStart); m < len(data) {
+		return nil
+	}
+	data = bytes.TrimRight(data, "\r\n")
+	*budget -= int64(len(data))
+	fixedDict := reLength.ReplaceAll(dict, fmt.Appendf(nil, "/Length %d", len(data)))
+	out := fmt.Appendf(nil, "%d %d obj", num, o.gen)
+	out = append(out, fixedDict...)
+	out = append(out, "stream\n"...)
+	out = append(out, data...)
+	return append(out, "\nendstream\nendobj\n"...)
+}
+
 // dictValue returns the raw value of key in the PDF dictionary text d (a
 // reference, a dictionary, an array, a name or a number), nil when absent.
 func dictValue(d []byte, key string) []byte {
@@ -385,6 +462,18 @@ func (s *repairScan) tail(size int64) ([]byte, error) {
 		root = fmt.Appendf(nil, "%d 0 R", catalog)
 	}
 
+	var fixed []int
+	for num, o := range s.objs {
+		if o.fixed != nil {
+			fixed = append(fixed, num)
+		}
+	}
+	slices.Sort(fixed)
+	for _, num := range fixed {
+		extra[num] = size + int64(b.Len())
+		b.Write(s.objs[num].fixed)
+	}
+
 	xrefNum := maxNum + 1
 	xrefOff := size + int64(b.Len())
 	var data bytes.Buffer
@@ -399,7 +488,11 @@ func (s *repairScan) tail(size int64) ([]byte, error) {
 	}
 	for num := 0; num <= xrefNum; num++ {
 		if off, ok := extra[num]; ok {
-			entry(1, off, 0)
+			gen := 0
+			if o := s.objs[num]; o != nil && o.fixed != nil {
+				gen = o.gen
+			}
+			entry(1, off, gen)
 			continue
 		}
 		if num == xrefNum {
