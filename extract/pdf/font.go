@@ -205,7 +205,31 @@ func (f *fontInfo) decode(raw string) (s string) {
 	if !utf8.ValidString(s) {
 		s = latin1(s)
 	}
-	return s
+	return unmappedControls(s)
+}
+
+// unmappedControls replaces control characters with U+FFFD. A glyph never
+// draws a control character: one comes out of a decoder that did not know
+// the glyph (a code passed through raw, as for glyph names such as /g18),
+// and U+FFFD says so, where the raw code would print as junk and hide
+// the problem from the garbled-text check.
+func unmappedControls(s string) string {
+	clean := true
+	for _, r := range s {
+		if r < 0x20 || r >= 0x7F && r < 0xA0 {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r >= 0x7F && r < 0xA0 {
+			return utf8.RuneError
+		}
+		return r
+	}, s)
 }
 
 // latin1 keeps the valid UTF-8 of s and reads every other byte as Latin-1.

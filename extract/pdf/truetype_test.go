@@ -83,3 +83,17 @@ func TestInvertCmap(t *testing.T) {
 		t.Error("garbage gave a map")
 	}
 }
+
+func TestUnmappedControls(t *testing.T) {
+	for in, want := range map[string]string{
+		"plain text":     "plain text",
+		"a\x02b\x1fc":    "a\uFFFDb\uFFFDc",
+		"tab\there\n":    "tab\uFFFDhere\uFFFD",
+		"c1 \u0085 char": "c1 \uFFFD char",
+		"日本語":            "日本語",
+	} {
+		if got := unmappedControls(in); got != want {
+			t.Errorf("unmappedControls(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
