@@ -15,28 +15,39 @@
 //     the first page's error (ErrMalformed, or ErrTooLarge for a bomb).
 //   - Text is positioned with the PDF text model (text and graphics
 //     matrices, glyph widths, Tc/Tw/Tz, TJ adjustments) by the parser's own
-//     content interpreter over the library's exported Interpret: a space is
+//     content interpreter and lexer (lexer.go; it skips inline images,
+//     which the library's PostScript tokenizer cannot): a space is
 //     inserted where the gap between two pieces of text is wider than 0.15
 //     of the font size, a newline where the baseline moves by more than
-//     half of it. Text keeps content-stream order; Form XObjects are
+//     half of it. Text keeps content-stream order, except that a line
+//     holding right-to-left script is ordered by position and turned into
+//     logical order (logicalOrder); Form XObjects are
 //     followed (depth 12, no self-recursion). Fonts are cached per
 //     document by object, never by name (the library's GetPlainText caches
 //     by name across pages and garbles later pages of long documents).
 //     ToUnicode CMaps are read by the parser (the library ignores them
 //     when a font has an /Encoding dictionary), falling back to the font's
-//     encoding for codes the CMap does not map; Identity-H fonts without
-//     a CMap are read as UCS-2.
-//   - A page without any text gets a no_text_layer warning. No OCR.
+//     encoding for codes the CMap does not map; Identity-H/V CID TrueType
+//     fonts without a CMap are read through the embedded font's cmap
+//     table, else as UCS-2. Glyphs no decoder knows come out as U+FFFD.
+//   - A page without any text gets a no_text_layer warning; the
+//     Extractor's OCR (extract.Config.OCR) reads such pages when set.
 //   - Metadata: /Info Title, Author, CreationDate, ModDate (PDF text
 //     strings: UTF-16BE or UTF-8 with a byte-order mark, else
 //     PDFDocEncoding; PDF dates), /Lang, page count.
-//   - Encryption: RC4 and AES-128 (V 1, 2, 4; R 2-4) with Input.Password;
-//     an empty user password opens without one. A missing or wrong password
-//     and AES-256 (V 5, R 5/6) are ErrEncrypted.
-//   - Not a PDF, a truncated file, a broken cross-reference table: the
-//     library refuses them at open and Parse returns ErrMalformed. Two
-//     refusals are avoided cheaply: a %PDF-2.0 header or one followed by a
-//     comment on the same line, and garbage after the last %%EOF.
+//   - Encryption: RC4 and AES-128 (V 1, 2, 4; R 2-4) through the library,
+//     and AES-256 (V 5, R 5 and 6) by decrypting the document into an
+//     unencrypted copy in memory (aes256.go), with Input.Password as the
+//     user or owner password; an empty user password opens without one.
+//     A missing or wrong password is ErrEncrypted. Revision 6 passwords
+//     are used as UTF-8 without SASLprep normalisation.
+//   - Damaged files (a broken or missing cross-reference table, a
+//     truncated file, a lost catalog, a wrong stream /Length) are repaired
+//     by scanning for objects and appending a rebuilt cross-reference
+//     stream (repair.go), with a "repaired" warning.
+//   - Not a PDF: ErrMalformed. Two refusals of the library are avoided
+//     cheaply: a %PDF-2.0 header or one followed by a comment on the same
+//     line, and garbage after the last %%EOF.
 //
 // # How the library is contained
 //

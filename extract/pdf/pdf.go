@@ -1,11 +1,13 @@
 package pdf
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"runtime"
+	"slices"
 	"strings"
 
 	lpdf "github.com/ledongthuc/pdf"
@@ -74,6 +76,23 @@ func (p *Parser) Parse(ctx context.Context, in extract.Input) (doc *extract.Docu
 			doc, err = nil, panicError(v, "")
 		}
 	}()
+	doc, err = p.readOrRepair(ctx, in, lim)
+	if errors.Is(err, errAES256) {
+		data, derr := decryptAES256(ctx, in.R, in.Size, in.Password)
+		if derr != nil {
+			return nil, derr
+		}
+		in.R, in.Size, in.Password = bytes.NewReader(data), int64(len(data)), ""
+		doc, err = p.readOrRepair(ctx, in, lim)
+		if err == nil {
+			doc.Warnings = slices.DeleteFunc(doc.Warnings, func(w extract.Warning) bool { return w.Code == extract.WarnRepaired })
+		}
+	}
+	return doc, err
+}
+
+// readOrRepair reads the document, repairing it when it is damaged.
+func (p *Parser) readOrRepair(ctx context.Context, in extract.Input, lim extract.Limits) (doc *extract.Document, err error) {
 	doc, err = p.read(ctx, in, lim, nil)
 	var d *damagedError
 	if !errors.As(err, &d) {
@@ -166,11 +185,13 @@ func openError(err error, password string) error {
 		return fmt.Errorf("%w: the PDF needs a password", extract.ErrEncrypted)
 	case errors.Is(err, lpdf.ErrInvalidPassword):
 		return fmt.Errorf("%w: the password is wrong", extract.ErrEncrypted)
+	case strings.Contains(msg, "256-bit encryption key"), strings.Contains(msg, "encryption version V=5"):
+		return fmt.Errorf("%w: AES-256 (%w)", extract.ErrEncrypted, errAES256)
 	case strings.Contains(msg, "-bit encryption key") && !strings.Contains(msg, " 0-bit"),
 		strings.HasPrefix(msg, "unsupported PDF: encryption"):
 		// /Length 256, V=5 and R=5/6 are AES-256; other filters are
 		// public-key security handlers.
-		return fmt.Errorf("%w: unsupported encryption (only RC4 and AES-128, V 1/2/4 R 2-4, are supported; AES-256 is not)", extract.ErrEncrypted)
+		return fmt.Errorf("%w: unsupported encryption (RC4, AES-128 and AES-256 with the standard security handler are supported)", extract.ErrEncrypted)
 	}
 	// The library says "malformed PDF file: ..." itself; the sentinel
 	// already says "malformed document".
