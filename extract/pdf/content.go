@@ -322,6 +322,12 @@ type textBuilder struct {
 	limit int // stop after this many code points
 	line  []piece
 	rtl   bool // the buffered line holds right-to-left script
+	// hyphen is a line-end hyphen held back until the next line shows
+	// whether it splits a word ("inter-" + "preter": joined) or not.
+	hyphen string
+	// breakAfterWord: the buffered line began with the end of a word
+	// split at the previous line end; its line break goes after that word.
+	breakAfterWord bool
 }
 
 // piece is text drawn in one go.
@@ -333,6 +339,23 @@ type piece struct {
 func (b *textBuilder) add(s string, sp span) {
 	if len(b.line) > 0 && b.separator(b.line[len(b.line)-1].sp, sp) == "\n" {
 		b.flush()
+		if b.hyphen != "" {
+			r, _ := utf8.DecodeRuneInString(s)
+			if unicode.IsLower(r) {
+				// A word split at the line end: joined, without the
+				// hyphen, and the line break moves after the word.
+				b.hyphen = ""
+				b.line = append(b.line, piece{s, sp})
+				b.breakAfterWord = true
+				b.n += utf8.RuneCountInString(s) + 1
+				if b.n >= b.limit {
+					panic(&stop{})
+				}
+				return
+			}
+			b.sb.WriteString(b.hyphen)
+			b.hyphen = ""
+		}
 		b.sb.WriteString("\n")
 		b.n++
 	}
@@ -363,12 +386,36 @@ func (b *textBuilder) flush() {
 		}
 		lb.WriteString(p.text)
 	}
+	text := lb.String()
 	if b.rtl {
-		b.sb.WriteString(logicalOrder(lb.String()))
-	} else {
-		b.sb.WriteString(lb.String())
+		text = logicalOrder(text)
 	}
+	if b.breakAfterWord {
+		if i := strings.IndexByte(text, ' '); i > 0 {
+			text = text[:i] + "\n" + text[i+1:]
+		}
+		b.breakAfterWord = false
+	}
+	if h := lineEndHyphen(text); h != "" && !b.rtl {
+		text = text[:len(text)-len(h)]
+		b.hyphen = h
+	}
+	b.sb.WriteString(text)
 	b.line, b.rtl = b.line[:0], false
+}
+
+// lineEndHyphen returns the hyphen ending text when it follows a letter
+// (a word that may go on at the next line), "" otherwise. A soft hyphen
+// counts too.
+func lineEndHyphen(text string) string {
+	r, n := utf8.DecodeLastRuneInString(text)
+	if r != '-' && r != '\u00AD' && r != '\u2010' {
+		return ""
+	}
+	if p, _ := utf8.DecodeLastRuneInString(text[:len(text)-n]); !unicode.IsLetter(p) {
+		return ""
+	}
+	return text[len(text)-n:]
 }
 
 func (b *textBuilder) separator(p, sp span) string {
@@ -391,6 +438,10 @@ func (b *textBuilder) separator(p, sp span) string {
 
 func (b *textBuilder) String() string {
 	b.flush()
+	if b.hyphen != "" {
+		b.sb.WriteString(b.hyphen)
+		b.hyphen = ""
+	}
 	return b.sb.String()
 }
 

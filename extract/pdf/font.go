@@ -32,6 +32,7 @@ type fontInfo struct {
 	cidMap  map[int]float64 // Type0: widths of single CIDs
 	cidW    []widthRange    // Type0: widths of CID ranges
 	scale   float64         // glyph units to text space (1/1000, or FontMatrix for Type3)
+	std     *[95]uint16     // a standard 14 font without /Widths: its ASCII widths
 }
 
 // defaultFont is used when a page shows text without a usable font.
@@ -98,6 +99,13 @@ func (e *extraction) loadFont(fv lpdf.Value) *fontInfo {
 		for i := range min(ws.Len(), maxWidths) {
 			f.widths = append(f.widths, ws.Index(i).Float64())
 		}
+		if len(f.widths) == 0 {
+			table, fixed := standardWidths(fv.Key("BaseFont").Name())
+			f.std = table
+			if fixed > 0 {
+				f.missing = fixed
+			}
+		}
 		if mw := fv.Key("FontDescriptor").Key("MissingWidth"); mw.Kind() == lpdf.Integer || mw.Kind() == lpdf.Real {
 			if v := mw.Float64(); v > 0 {
 				f.missing = v
@@ -144,8 +152,24 @@ func (e *extraction) encoder(fv lpdf.Value, twoByte bool) (enc lpdf.TextEncoding
 			return ucs2{}
 		}
 	}
+	if isSymbolFont(fv) {
+		return symbolDecoder{}
+	}
 	lf := lpdf.Font{V: fv}
 	return lf.Encoder()
+}
+
+// isSymbolFont reports whether fv is the standard Symbol font used with
+// its built-in encoding (no /Encoding of its own).
+func isSymbolFont(fv lpdf.Value) bool {
+	if fv.Key("Encoding").Kind() != lpdf.Null {
+		return false
+	}
+	base := fv.Key("BaseFont").Name()
+	if i := strings.IndexByte(base, '+'); i == 6 {
+		base = base[i+1:]
+	}
+	return base == "Symbol" || strings.HasPrefix(base, "Symbol,") || strings.HasPrefix(base, "SymbolMT")
 }
 
 func (f *fontInfo) width(code int) float64 {
@@ -162,6 +186,9 @@ func (f *fontInfo) width(code int) float64 {
 	}
 	if i := code - f.first; i >= 0 && i < len(f.widths) && f.widths[i] > 0 {
 		return f.widths[i]
+	}
+	if f.std != nil && code >= 32 && code < 127 {
+		return float64(f.std[code-32])
 	}
 	return f.missing
 }
