@@ -8,18 +8,22 @@ import (
 	"github.com/quarryhq/quarry/extract/csv"
 	"github.com/quarryhq/quarry/extract/docx"
 	"github.com/quarryhq/quarry/extract/eml"
+	"github.com/quarryhq/quarry/extract/epub"
 	"github.com/quarryhq/quarry/extract/html"
 	"github.com/quarryhq/quarry/extract/jsontext"
 	"github.com/quarryhq/quarry/extract/markdown"
 	"github.com/quarryhq/quarry/extract/odf"
 	"github.com/quarryhq/quarry/extract/pdf"
+	"github.com/quarryhq/quarry/extract/pptx"
 	"github.com/quarryhq/quarry/extract/rtf"
 	"github.com/quarryhq/quarry/extract/txt"
+	"github.com/quarryhq/quarry/extract/xlsx"
 	"github.com/quarryhq/quarry/extract/xmltext"
 )
 
 // Register adds every built-in parser to r, under the names "text",
-// "markdown", "html", "docx", "pdf", "csv", "json", "xml", "eml", "rtf" and "odf".
+// "markdown", "html", "docx", "pdf", "csv", "json", "xml", "eml", "rtf",
+// "odf", "pptx", "xlsx" and "epub".
 func Register(r *extract.Registry) error {
 	for _, p := range []struct {
 		name   string
@@ -36,6 +40,9 @@ func Register(r *extract.Registry) error {
 		{"eml", eml.New()},
 		{"rtf", rtf.New()},
 		{"odf", odf.New()},
+		{"pptx", pptx.New()},
+		{"xlsx", xlsx.New()},
+		{"epub", epub.New()},
 	} {
 		if err := r.Register(p.name, p.parser); err != nil {
 			return err

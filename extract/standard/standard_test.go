@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -12,18 +13,22 @@ import (
 
 	"github.com/quarryhq/quarry/extract"
 	"github.com/quarryhq/quarry/extract/docx"
+	"github.com/quarryhq/quarry/extract/epub"
 	"github.com/quarryhq/quarry/extract/extracttest"
 	"github.com/quarryhq/quarry/extract/html"
 	"github.com/quarryhq/quarry/extract/markdown"
 	"github.com/quarryhq/quarry/extract/pdf"
+	"github.com/quarryhq/quarry/extract/pptx"
 	"github.com/quarryhq/quarry/extract/standard"
 	"github.com/quarryhq/quarry/extract/txt"
+	"github.com/quarryhq/quarry/extract/xlsx"
 	"github.com/quarryhq/quarry/internal/corpustest"
+	"github.com/quarryhq/quarry/internal/wordf1"
 )
 
 func TestNewRegistry(t *testing.T) {
 	got := standard.NewRegistry().Parsers()
-	want := []string{"csv", "docx", "eml", "html", "json", "markdown", "odf", "pdf", "rtf", "text", "xml"}
+	want := []string{"csv", "docx", "eml", "epub", "html", "json", "markdown", "odf", "pdf", "pptx", "rtf", "text", "xlsx", "xml"}
 	if !slices.Equal(got, want) {
 		t.Fatalf("parsers = %v, want %v", got, want)
 	}
@@ -77,6 +82,21 @@ func TestConformance(t *testing.T) {
 		}
 		extracttest.Run(t, docx.New(), cases...)
 	})
+	for _, c := range []struct {
+		name   string
+		parser extract.Parser
+	}{{"pptx", pptx.New()}, {"xlsx", xlsx.New()}, {"epub", epub.New()}} {
+		t.Run(c.name, func(t *testing.T) {
+			var cases []extracttest.Case
+			for _, p := range seeds(c.name, c.name) {
+				cases = append(cases, extracttest.Case{Name: filepath.Base(p), Input: readSeed(t, p)})
+			}
+			if len(cases) == 0 {
+				t.Fatalf("no %s seeds in extract/%s/testdata", c.name, c.name)
+			}
+			extracttest.Run(t, c.parser, cases...)
+		})
+	}
 	t.Run("pdf", func(t *testing.T) {
 		var cases []extracttest.Case
 		for _, p := range seeds("pdf", "pdf") {
@@ -212,5 +232,89 @@ func TestSniffTextFormats(t *testing.T) {
 	doc, err := ex.Extract(t.Context(), extract.Input{R: strings.NewReader(prose), Size: int64(len(prose))}, extract.Options{})
 	if err != nil || strings.TrimSpace(doc.Text) != strings.TrimSpace(prose) {
 		t.Fatalf("prose: %v %q", err, doc.Text)
+	}
+}
+
+// repoCorpus is the corpus kept in the repository (testdata/corpus), laid
+// out like the shared one: MANIFEST.tsv, files/, expected/.
+const repoCorpus = "../../testdata/corpus"
+
+// parserOf names the parser each corpus format must reach by sniffing.
+var parserOf = map[string]string{"pptx": "pptx", "xlsx": "xlsx", "epub": "epub"}
+
+// TestRepoCorpus extracts every file of the in-repository corpus through
+// the standard registry, sniffing its type from its content alone, and
+// requires a mean word F1 of at least 0.95 per format (as quarry eval
+// scores it), with at least two files of each of the formats that have
+// no shared-corpus files.
+func TestRepoCorpus(t *testing.T) {
+	entries, err := wordf1.ReadManifest(repoCorpus)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := standard.NewRegistry()
+	ex, err := extract.New(reg, extract.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, n := map[string]float64{}, map[string]int{}
+	for _, e := range entries {
+		data, err := os.ReadFile(filepath.Join(repoCorpus, filepath.FromSlash(e.File)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		exp, err := os.ReadFile(filepath.Join(repoCorpus, "expected", e.ID+".txt"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want, ok := parserOf[e.Format]; ok {
+			mt := reg.Sniff(data[:min(len(data), extract.SniffLen)], "")
+			if name, _, err := reg.Lookup(mt); err != nil || name != want {
+				t.Errorf("%s: sniffed %q, parser %q (%v), want %q", e.ID, mt, name, err, want)
+			}
+		}
+		doc, err := ex.Extract(t.Context(), extract.Input{R: bytes.NewReader(data), Size: int64(len(data)), Filename: path.Base(e.File)}, extract.Options{})
+		if err != nil {
+			t.Errorf("%s: %v", e.ID, err)
+			continue
+		}
+		if e.Pages > 0 && doc.Metadata.PageCount != e.Pages {
+			t.Errorf("%s: %d pages, manifest says %d", e.ID, doc.Metadata.PageCount, e.Pages)
+		}
+		r := wordf1.Compare(string(exp), doc.Text)
+		t.Logf("%-30s F1 %.3f  P %.3f  R %.3f  %d/%d words", e.ID, r.F1, r.P, r.R, r.ProdWords, r.ExpWords)
+		sum[e.Format] += r.F1
+		n[e.Format]++
+	}
+	for format := range parserOf {
+		if n[format] < 2 {
+			t.Errorf("%s: %d corpus files, want at least 2", format, n[format])
+		}
+	}
+	for format, total := range sum {
+		mean := total / float64(n[format])
+		t.Logf("%s: mean word F1 %.3f over %d files", format, mean, n[format])
+		if mean < 0.95 {
+			t.Errorf("%s: mean word F1 %.3f, below 0.95", format, mean)
+		}
+	}
+}
+
+// TestSniffContainers: ZIP-based formats reach their parser from their
+// content, whatever the order of their entries.
+func TestSniffContainers(t *testing.T) {
+	reg := standard.NewRegistry()
+	for _, c := range []struct{ seed, want string }{
+		{"../pptx/testdata/seed-sample.pptx", "pptx"},
+		{"../xlsx/testdata/seed-sample.xlsx", "xlsx"},
+		{"../xlsx/testdata/seed-excelize.xlsx", "xlsx"},
+		{"../epub/testdata/seed-sample.epub", "epub"},
+		{"../docx/testdata/seed-lists.docx", "docx"},
+	} {
+		data := readSeed(t, c.seed)
+		mt := reg.Sniff(data[:min(len(data), extract.SniffLen)], "")
+		if name, _, err := reg.Lookup(mt); err != nil || name != c.want {
+			t.Errorf("%s: sniffed %q, parser %q (%v), want %q", c.seed, mt, name, err, c.want)
+		}
 	}
 }
