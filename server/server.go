@@ -123,8 +123,9 @@ type Pinger interface {
 type Deps struct {
 	// Sources stores inputs and extracts them (required).
 	Sources *sources.Service
-	// Extractor is reported on by /health (optional).
-	Extractor *extract.Extractor
+	// Extractor is reported on by /health (optional): its registry's
+	// parsers are listed.
+	Extractor interface{ Registry() *extract.Registry }
 	// Checks are pinged by /health, by name ("db", "storage", ...).
 	Checks map[string]Pinger
 	// Auth verifies tokens and serves login, refresh, logout and revoke.

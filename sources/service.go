@@ -36,14 +36,23 @@ type Fetcher interface {
 	Fetch(ctx context.Context, rawURL string) (*urlfetch.Response, error)
 }
 
+// Extractor is what the service needs of an extraction engine.
+type Extractor interface {
+	Extract(ctx context.Context, in extract.Input, opts extract.Options) (*extract.Document, error)
+	// Registry sniffs uploads in process.
+	Registry() *extract.Registry
+}
+
 // Config configures a Service.
 type Config struct {
 	// DB is the migrated database (required).
 	DB *storage.DB
 	// Blobs stores the content (required).
 	Blobs storage.BlobStore
-	// Extractor sniffs and extracts (required).
-	Extractor *extract.Extractor
+	// Extractor sniffs and extracts (required): an *extract.Extractor
+	// in process, or an *isolate.Pool running parsers in worker
+	// processes.
+	Extractor Extractor
 	// Fetcher downloads URL sources. Optional: without it IngestURL
 	// answers ErrURLUnsupported.
 	Fetcher Fetcher
@@ -60,7 +69,7 @@ type Config struct {
 type Service struct {
 	db       *storage.DB
 	blobs    storage.BlobStore
-	ex       *extract.Extractor
+	ex       Extractor
 	fetcher  Fetcher
 	maxBytes int64
 	log      *slog.Logger
