@@ -171,8 +171,10 @@ type Document struct {
 	// offset into their page's Text; the Extractor turns it into an offset
 	// into Document.Text.
 	Headings []Heading `json:"headings,omitempty"`
-	// Chunks are set when Options.Chunking asks for them.
-	Chunks []Chunk `json:"chunks,omitempty"`
+	// Chunks are set when Options.Chunking asks for them: empty, not
+	// nil, for a document without text, so that JSON says "chunks": []
+	// then and leaves the field out when no chunks were asked for.
+	Chunks []Chunk `json:"chunks,omitzero"`
 }
 
 // Page is one page of a Document.

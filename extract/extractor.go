@@ -191,9 +191,12 @@ func (e *Extractor) Extract(ctx context.Context, in Input, opts Options) (*Docum
 	}
 	if mode == ModeSummary {
 		summarize(doc, cmp.Or(opts.SummarySentences, 5), in.Limits.MaxChars)
+		doc.Headings = nil // they index the whole text, not the summary
 	}
 	if opts.Chunking != nil {
-		doc.Chunks = chunkDocument(doc, *opts.Chunking)
+		if doc.Chunks, err = chunkDocument(doc, *opts.Chunking); err != nil {
+			return nil, err
+		}
 	}
 	return doc, nil
 }

@@ -32,6 +32,7 @@ type Extraction struct {
 	Pages      []extract.Page    `json:"pages" doc:"start and end are offsets into text in Unicode code points: text[start:end] is the page"`
 	Metadata   extract.Metadata  `json:"metadata"`
 	Warnings   []extract.Warning `json:"warnings"`
+	Chunks     []extract.Chunk   `json:"chunks,omitzero" nullable:"false" doc:"present when options.chunking asked for chunks: the text in order, every character that is not white space in at least one chunk, text[start:end] in code points"`
 	DurationMS int64             `json:"duration_ms"`
 	CreatedAt  time.Time         `json:"created_at"`
 }
@@ -70,6 +71,6 @@ func extractionDTO(x *sources.Extraction) *Extraction {
 	}
 	return &Extraction{
 		SourceID: x.SourceID, Mode: string(x.Mode), Text: d.Text, Pages: pages,
-		Metadata: d.Metadata, Warnings: warnings, DurationMS: x.DurationMS, CreatedAt: x.CreatedAt.UTC(),
+		Metadata: d.Metadata, Warnings: warnings, Chunks: d.Chunks, DurationMS: x.DurationMS, CreatedAt: x.CreatedAt.UTC(),
 	}
 }

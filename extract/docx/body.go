@@ -35,6 +35,8 @@ type frame struct {
 	numID         string
 	ilvl          int
 	hasNum, hasLv bool
+	outline       int  // outlineLvl of the paragraph's own properties
+	hasOutline    bool // outline is set
 
 	// rows and tables
 	cells []string
@@ -96,6 +98,10 @@ type walker struct {
 	recordRefs bool
 	refs       []string          // "footnote:ID" / "endnote:ID" in order of reference
 	notes      map[string]string // same keys -> note text
+
+	// candidates are the styled paragraphs of the body, which may be
+	// headings (headings.go).
+	candidates []candidate
 }
 
 func (w *walker) top() *frame { return w.stack[len(w.stack)-1] }
@@ -329,6 +335,8 @@ func (w *walker) paraProps(x *xmlReader) error {
 			f.numID, f.hasNum = attr(se, "val"), true
 		case "ilvl":
 			f.ilvl, f.hasLv = atoi(attr(se, "val")), true
+		case "outlineLvl":
+			f.outline, f.hasOutline = atoi(attr(se, "val")), true
 		case "pPrChange", "rPr", "sectPr":
 			if err := x.Skip(); err != nil {
 				return err
@@ -356,7 +364,12 @@ func (w *walker) closeTop() {
 				w.count(2*lvl + len(m) + 1)
 			}
 		}
-		w.count(w.container(n).addBlock(text, listItem))
+		c := w.container(n)
+		before := c.buf.Len()
+		w.count(c.addBlock(text, listItem))
+		if w.recordRefs && c == w.stack[0] && c.buf.Len() > before && (f.style != "" || f.hasOutline) {
+			w.candidate(f, c.buf.Len()-len(text), text)
+		}
 	case kindCell:
 		text := strings.Join(strings.Fields(f.buf.String()), " ")
 		if p := w.nearest(n, kindRow); p != nil {

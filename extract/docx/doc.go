@@ -25,6 +25,13 @@
 // Metadata comes from docProps/core.xml: title, creator (Author), language,
 // created and modified.
 //
+// Paragraphs of the body that are headings become Document.Headings: those
+// with an outline level of their own (w:outlineLvl 0-8, level 1-6), else
+// those whose style chain (w:basedOn) has an outline level or is named
+// "heading N" or "Title" (level 1); styles.xml is read for this only when
+// the body has styled paragraphs. Headings in tables, text boxes and notes
+// are not counted.
+//
 // Hostile input: the package is opened through internal/safezip, which
 // checks entry count, declared sizes and ratios before inflating anything
 // and caps every read; XML is streamed with encoding/xml, which expands no

@@ -245,6 +245,10 @@ func (p *Parser) Parse(ctx context.Context, in extract.Input) (*extract.Document
 		return nil, err
 	}
 	w.recordRefs = false
+	bodyOff := 0 // where the body starts in the text, after the headers
+	if head := joinBlocks(blocks); head != "" && strings.TrimSpace(body) != "" {
+		bodyOff = len(head) + len("\n\n")
+	}
 	blocks = append(blocks, body)
 
 	if len(w.refs) > 0 && !w.full {
@@ -275,6 +279,9 @@ func (p *Parser) Parse(ctx context.Context, in extract.Input) (*extract.Document
 			Code:    extract.WarnTruncated,
 			Message: "the text was cut at " + strconv.Itoa(maxChars) + " characters",
 		})
+	}
+	if doc.Headings, err = w.headings(ctx, zr, rels, num, doc.Text, bodyOff); err != nil {
+		return nil, err
 	}
 	if err := readCore(ctx, zr, pkgRels, &doc.Metadata); isFatal(err) {
 		return nil, err

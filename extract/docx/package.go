@@ -205,6 +205,7 @@ type numbering struct {
 	override map[string]map[int]int       // numId -> ilvl -> start override
 	styles   map[string]styleDef          // paragraph styleId -> style
 	counters map[string]map[int]int       // numId -> ilvl -> current value
+	read     bool                         // styles.xml was read
 }
 
 type levelDef struct {
@@ -217,6 +218,9 @@ type styleDef struct {
 	basedOn, numID string
 	ilvl           int
 	hasNum         bool
+	name           string // w:name, such as "heading 1" or "Title"
+	outline        int    // outlineLvl of the style's paragraph properties
+	hasOutline     bool
 }
 
 func newNumbering() *numbering {
@@ -308,8 +312,10 @@ func (nb *numbering) readNumbering(ctx context.Context, zr *safezip.Reader, part
 	}
 }
 
-// readStyles reads the list properties of the paragraph styles.
+// readStyles reads the list and outline properties and the names of the
+// paragraph styles.
 func (nb *numbering) readStyles(ctx context.Context, zr *safezip.Reader, part string) error {
+	nb.read = true
 	x, err := openXML(ctx, zr, part)
 	if err != nil {
 		return err
@@ -335,6 +341,10 @@ func (nb *numbering) readStyles(ctx context.Context, zr *safezip.Reader, part st
 				}
 			case "basedOn":
 				cur.basedOn = attr(t, "val")
+			case "name":
+				cur.name = attr(t, "val")
+			case "outlineLvl":
+				cur.outline, cur.hasOutline = atoi(attr(t, "val")), true
 			case "numId":
 				cur.numID, cur.hasNum = attr(t, "val"), true
 			case "ilvl":

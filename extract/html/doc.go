@@ -27,4 +27,6 @@
 // while dropping nav/header/footer/aside elsewhere would cost recall, since
 // Docling keeps them. Metadata.Title comes from <title> (else the first h1),
 // Metadata.Author from <meta name=author>, Metadata.Language from <html lang>.
+// The h1-h6 elements of the kept text become Document.Headings; a heading
+// left unclosed until the next one or the end is no heading.
 package html

@@ -53,9 +53,11 @@ func (*Parser) Parse(ctx context.Context, in extract.Input) (*extract.Document, 
 	if err := w.run(rd); err != nil {
 		return nil, err
 	}
+	text, hs := w.content()
 	doc := &extract.Document{
 		// NFC on the output, not the input: cheaper past a large script.
-		Text: norm.NFC.String(w.Text()),
+		Text:     norm.NFC.String(text),
+		Headings: headings(text, hs),
 		Metadata: extract.Metadata{
 			Title:    norm.NFC.String(cmpOr(w.title, w.h1)),
 			Author:   norm.NFC.String(w.author),
@@ -68,6 +70,32 @@ func (*Parser) Parse(ctx context.Context, in extract.Input) (*extract.Document, 
 			Message: fmt.Sprintf("the text was cut at %d characters", maxChars)})
 	}
 	return doc, nil
+}
+
+// headings turns the byte spans hs of text into headings with code point
+// offsets into the NFC form of text. A heading starts after a line break
+// or at the start, where NFC of the parts equals NFC of the whole, so the
+// text before each heading is normalised piece by piece.
+func headings(text string, hs []hspan) []extract.Heading {
+	out := make([]extract.Heading, 0, len(hs))
+	pos, runes := 0, 0
+	for _, h := range hs {
+		if h.b < pos {
+			continue
+		}
+		runes += nfcLen(text[pos:h.b])
+		pos = h.b
+		out = append(out, extract.Heading{Level: h.level, Text: norm.NFC.String(text[h.b:h.e]), Page: 1, Start: runes})
+	}
+	return out
+}
+
+// nfcLen returns the length of NFC(s) in code points.
+func nfcLen(s string) int {
+	if norm.NFC.IsNormalString(s) {
+		return utf8.RuneCountInString(s)
+	}
+	return utf8.RuneCountInString(norm.NFC.String(s))
 }
 
 func cmpOr(a, b string) string {

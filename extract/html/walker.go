@@ -57,6 +57,59 @@ type walker struct {
 	h1B     strings.Builder
 	author  string
 	lang    string
+
+	head     hspan // the open h1-h6, level 0 when none
+	headings []hspan
+}
+
+// hspan is a heading: its level and where its text lies in the walker's
+// text and in its main and article regions (byte offsets; -1 outside).
+type hspan struct {
+	level             int
+	b, e              int
+	main, mainE       int
+	article, articleE int
+	started           bool
+}
+
+// maxHeadingBytes bounds a heading: an unclosed <h2> does not swallow the
+// page.
+const maxHeadingBytes = 2048
+
+var headingLevels = map[atom.Atom]int{atom.H1: 1, atom.H2: 2, atom.H3: 3, atom.H4: 4, atom.H5: 5, atom.H6: 6}
+
+// openHeading starts a heading, closing one left open.
+func (w *walker) openHeading(level int) {
+	w.closeHeading()
+	w.head = hspan{level: level}
+}
+
+// closeHeading records the open heading, when it holds text and is whole.
+func (w *walker) closeHeading() {
+	h := w.head
+	w.head = hspan{}
+	if h.level == 0 || !h.started || w.full {
+		return
+	}
+	h.e = w.b.Len()
+	h.mainE, h.articleE = regionEnd(&w.main, h.main), regionEnd(&w.article, h.article)
+	if h.e > h.b && h.e-h.b <= maxHeadingBytes {
+		w.headings = append(w.headings, h)
+	}
+}
+
+func regionEnd(r *region, start int) int {
+	if start < 0 || r.depth == 0 {
+		return -1
+	}
+	return r.b.Len()
+}
+
+func regionStart(r *region) int {
+	if r.depth == 0 {
+		return -1
+	}
+	return r.b.Len()
 }
 
 func newWalker(ctx context.Context, maxChars int) *walker {
@@ -84,6 +137,11 @@ func (w *walker) emit(s string) {
 		}
 	}
 	w.pending, w.space, w.tab = 0, false, false
+	if w.head.level > 0 && !w.head.started {
+		w.head.started = true
+		w.head.b = w.b.Len()
+		w.head.main, w.head.article = regionStart(&w.main), regionStart(&w.article)
+	}
 	w.put(s)
 }
 
@@ -126,14 +184,36 @@ func (r *region) end() {
 // Text returns the extracted text: that of the one <main> element when the
 // page has exactly one, else that of its one <article>, else everything.
 func (w *walker) Text() string {
-	for _, r := range []*region{&w.main, &w.article} {
-		if r.count == 1 {
-			if t := strings.TrimSpace(r.b.String()); t != "" {
-				return t
+	t, _ := w.content()
+	return t
+}
+
+// content returns the text of Text and the headings within it, with byte
+// offsets into that text.
+func (w *walker) content() (string, []hspan) {
+	for i, r := range []*region{&w.main, &w.article} {
+		if r.count != 1 {
+			continue
+		}
+		full := r.b.String()
+		t := strings.TrimSpace(full)
+		if t == "" {
+			continue
+		}
+		lead := len(full) - len(strings.TrimLeft(full, " \t\n\r\f\v"))
+		var hs []hspan
+		for _, h := range w.headings {
+			b, e := h.main, h.mainE
+			if i == 1 {
+				b, e = h.article, h.articleE
+			}
+			if b >= lead && e > b && e-lead <= len(t) {
+				hs = append(hs, hspan{level: h.level, b: b - lead, e: e - lead})
 			}
 		}
+		return t, hs
 	}
-	return w.b.String()
+	return w.b.String(), w.headings
 }
 
 func cut(s string, n int) string {
@@ -272,10 +352,11 @@ func (w *walker) start(z *xhtml.Tokenizer, selfClosing bool) {
 		return
 	case atom.Pre, atom.Listing, atom.Xmp, atom.Plaintext:
 		w.pre++
-	case atom.H1:
-		if w.h1 == "" {
+	case atom.H1, atom.H2, atom.H3, atom.H4, atom.H5, atom.H6:
+		if a == atom.H1 && w.h1 == "" {
 			w.inH1 = true
 		}
+		w.openHeading(headingLevels[a])
 	case atom.Main:
 		w.main.start()
 	case atom.Article:
@@ -315,11 +396,12 @@ func (w *walker) end(a atom.Atom) {
 		if w.pre > 0 {
 			w.pre--
 		}
-	case atom.H1:
-		if w.inH1 {
+	case atom.H1, atom.H2, atom.H3, atom.H4, atom.H5, atom.H6:
+		if a == atom.H1 && w.inH1 {
 			w.inH1 = false
 			w.h1 = strings.Join(strings.Fields(w.h1B.String()), " ")
 		}
+		w.closeHeading()
 	case atom.Td, atom.Th:
 		w.space = true
 	case atom.Main:

@@ -7,5 +7,6 @@
 // items and table rows on their own lines, table cells separated by a tab,
 // code blocks kept verbatim, links reduced to their text, images to their
 // alternative text, raw HTML reduced to its text. The first level-1 heading
-// becomes Metadata.Title.
+// becomes Metadata.Title, and every heading, ATX ("## Setup") or setext
+// (underlined), goes to Document.Headings with its level and offset.
 package markdown

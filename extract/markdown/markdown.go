@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/quarryhq/quarry/extract"
@@ -69,6 +70,7 @@ func (p *Parser) Parse(ctx context.Context, in extract.Input) (*extract.Document
 	doc := &extract.Document{
 		Text:     w.b.String(),
 		Metadata: extract.Metadata{Title: w.title, Charset: d.Charset},
+		Headings: w.placedHeadings(),
 	}
 	if d.Invalid {
 		doc.Warnings = append(doc.Warnings, extract.Warning{Code: extract.WarnInvalidUTF8,
@@ -90,6 +92,16 @@ type walker struct {
 	nodes   int
 	title   string
 	h1Start int // offset in b of the first level-1 heading
+
+	headLevel int // level of the heading being written, 0 outside one
+	headStart int // offset in b where its text starts, -1 before any
+	headings  []heading
+}
+
+// heading is a heading found in the text: its level and its bytes in b.
+type heading struct {
+	level      int
+	start, end int
 }
 
 // brk asks for at least n line breaks before the next text.
@@ -108,7 +120,23 @@ func (w *walker) write(s string) {
 		return
 	}
 	w.flush()
+	if w.headLevel > 0 && w.headStart < 0 {
+		w.headStart = w.b.Len()
+	}
 	w.b.WriteString(s)
+}
+
+// placedHeadings returns the headings of the text with code point offsets.
+func (w *walker) placedHeadings() []extract.Heading {
+	text := w.b.String()
+	out := make([]extract.Heading, 0, len(w.headings))
+	pos, runes := 0, 0
+	for _, h := range w.headings {
+		runes += utf8.RuneCountInString(text[pos:h.start])
+		pos = h.start
+		out = append(out, extract.Heading{Level: h.level, Text: text[h.start:h.end], Page: 1, Start: runes})
+	}
+	return out
 }
 
 func (w *walker) lines(n ast.Node) {
@@ -141,6 +169,19 @@ func (w *walker) visit(n ast.Node, entering bool) (ast.WalkStatus, error) {
 	switch n := n.(type) {
 	case *ast.Heading:
 		w.brk(2)
+		if entering {
+			w.headLevel, w.headStart = n.Level, -1
+		} else {
+			if w.headStart >= 0 {
+				text := w.b.String()[w.headStart:]
+				trimmed := strings.TrimLeftFunc(text, unicode.IsSpace)
+				start := w.headStart + len(text) - len(trimmed)
+				if end := start + len(strings.TrimRightFunc(trimmed, unicode.IsSpace)); end > start {
+					w.headings = append(w.headings, heading{level: n.Level, start: start, end: end})
+				}
+			}
+			w.headLevel = 0
+		}
 		if n.Level == 1 && w.title == "" {
 			if entering {
 				w.flush()

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/quarryhq/quarry/extract"
 	"github.com/quarryhq/quarry/internal/safezip"
 )
 
@@ -41,7 +42,20 @@ type para struct {
 	b      strings.Builder
 	prefix string
 	space  bool // the text ends in a collapsible space
+	level  int  // outline level of a text:h, 0 for a text:p
 }
+
+// heading is a text:h of the body: its level and where its text lies in
+// the body's blocks.
+type heading struct {
+	level  int
+	block  int // index in the body's blocks
+	offset int // byte offset of the text in the block
+	text   string
+}
+
+// maxHeadings bounds the headings remembered.
+const maxHeadings = 100000
 
 // cellRun is one cell of a row and how many times it repeats.
 type cellRun struct {
@@ -71,8 +85,9 @@ type walker struct {
 	lists  int
 	prefix string // list prefix for the next paragraph
 
-	pages []string
-	notes []string
+	pages    []string
+	notes    []string
+	headings []heading
 }
 
 func newWalker(maxChars int) *walker {
@@ -225,6 +240,13 @@ func (w *walker) start(se xml.StartElement) kind {
 		}
 	case "p", "h":
 		p := &para{prefix: w.prefix}
+		if se.Name.Local == "h" {
+			// ODF 19.844.4: a heading without a level is at level 1.
+			p.level = 1
+			if n, err := strconv.Atoi(attr(se, "outline-level")); err == nil && n > 0 {
+				p.level = min(n, 6)
+			}
+		}
 		w.prefix = ""
 		w.paras = append(w.paras, p)
 		return kPara
@@ -297,6 +319,11 @@ func (w *walker) end(k kind) {
 		if s := strings.TrimRight(p.b.String(), " "); strings.TrimSpace(s) != "" {
 			w.emit(p.prefix + s)
 			w.charge(len(p.prefix))
+			if p.level > 0 && !w.paged && len(w.sinks) == 1 && len(w.paras) == 0 && len(w.headings) < maxHeadings {
+				text := strings.TrimLeft(s, " \t\n")
+				w.headings = append(w.headings, heading{level: p.level, block: len(w.sinks[0]) - 1,
+					offset: len(p.prefix) + len(s) - len(text), text: strings.TrimRight(text, " \t\n")})
+			}
 		}
 	case kList:
 		w.lists--
@@ -378,4 +405,28 @@ func joinBlocks(blocks []string) string {
 		b.WriteString(s)
 	}
 	return b.String()
+}
+
+// placeHeadings returns the headings of the body with code point offsets
+// into text, which starts with the body's blocks joined by blank lines;
+// headings past the end of text (cut at the output cap) are left out.
+func (w *walker) placeHeadings(text string) []extract.Heading {
+	out := make([]extract.Heading, 0, len(w.headings))
+	blocks := w.sinks[0]
+	block, blockStart := 0, 0 // byte offset of blocks[block] in text
+	pos, runes := 0, 0
+	for _, h := range w.headings {
+		for block < h.block {
+			blockStart += len(blocks[block]) + len("\n\n")
+			block++
+		}
+		start := blockStart + h.offset
+		if start < pos || start+len(h.text) > len(text) || text[start:start+len(h.text)] != h.text {
+			break
+		}
+		runes += utf8.RuneCountInString(text[pos:start])
+		pos = start
+		out = append(out, extract.Heading{Level: h.level, Text: h.text, Page: 1, Start: runes})
+	}
+	return out
 }

@@ -19,6 +19,10 @@
 // page per sheet and a presentation one page per slide (draw:page); a text
 // document is one page. Elements are matched by local names.
 //
+// The headings of a text document's body (text:h, outside tables, frames
+// and notes) become Document.Headings, at their text:outline-level (1 when
+// absent, 6 at most).
+//
 // Metadata comes from meta.xml: title, author (meta:initial-creator, else
 // dc:creator), language, created (meta:creation-date) and modified
 // (dc:date).

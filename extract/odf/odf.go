@@ -155,6 +155,9 @@ func (p *Parser) Parse(ctx context.Context, in extract.Input) (*extract.Document
 		w.full = true
 		doc.Text = cutRunes(doc.Text, maxChars)
 	}
+	if !w.paged {
+		doc.Headings = w.placeHeadings(doc.Text)
+	}
 	if w.full {
 		doc.Warnings = append(doc.Warnings, extract.Warning{
 			Code:    extract.WarnTruncated,
