@@ -292,7 +292,29 @@ func (p *Parser) Parse(ctx context.Context, in extract.Input) (*extract.Document
 			Message: strconv.Itoa(n) + " archive entries with unsafe names or symlinks were ignored",
 		})
 	}
+	if n := embeddedObjects(zr); n > 0 {
+		// Embedded documents (OLE objects, packages such as a DOCX or an
+		// XLSX inside the DOCX) are not extracted: nesting depth 1, as
+		// RELIABILITY.md T13 chooses. Saying so beats dropping them
+		// silently.
+		doc.Warnings = append(doc.Warnings, extract.Warning{
+			Code:    extract.WarnEmbeddedSkipped,
+			Message: strconv.Itoa(n) + " embedded objects (word/embeddings) were not extracted",
+		})
+	}
 	return doc, nil
+}
+
+// embeddedObjects counts the parts under word/embeddings/, where Word
+// stores embedded packages and OLE objects.
+func embeddedObjects(zr *safezip.Reader) int {
+	n := 0
+	for _, f := range zr.Files() {
+		if strings.HasPrefix(f.Name, "word/embeddings/") && !strings.HasSuffix(f.Name, "/") {
+			n++
+		}
+	}
+	return n
 }
 
 // walkFile walks one part. A walk cut short by the output cap is no error.
