@@ -149,6 +149,9 @@ func (e *extraction) encoder(fv lpdf.Value, twoByte bool) (enc lpdf.TextEncoding
 			if enc := e.embeddedTrueType(fv); enc != nil {
 				return enc
 			}
+			if enc := collectionDecoder(fv); enc != nil {
+				return enc
+			}
 			return ucs2{}
 		}
 	}

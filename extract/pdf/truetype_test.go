@@ -97,3 +97,23 @@ func TestUnmappedControls(t *testing.T) {
 		}
 	}
 }
+
+// TestCIDCollections: Adobe's CID-to-Unicode CMaps load for the four
+// collections; CID 34 is "A" in Japan1 (the range <0001> <003c> <0020>).
+func TestCIDCollections(t *testing.T) {
+	for _, o := range []string{"Japan1", "GB1", "CNS1", "Korea1"} {
+		if n := len(cidTable(o)); n < 10000 {
+			t.Errorf("%s: %d CIDs", o, n)
+		}
+	}
+	if cidTable("Identity") != nil {
+		t.Error("Identity has a table")
+	}
+	j := cidTable("Japan1")
+	if j[1] != " " || j[34] != "A" {
+		t.Errorf("Japan1 CID 1 %q, CID 34 %q", j[1], j[34])
+	}
+	if got := (collectionEncoding{j}).Decode("\x00\x22\x00\x01\xff\xff"); got != "A \uFFFD" {
+		t.Errorf("Decode = %q", got)
+	}
+}
