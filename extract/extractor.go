@@ -67,8 +67,10 @@ type Config struct {
 	// Logger receives parser panics and timeouts. Default: discard.
 	Logger *slog.Logger
 	// OCR, when set, reads the pages that a parser returned without text
-	// (scanned PDF pages, images). Nil leaves them empty with a
-	// no_text_layer warning.
+	// (scanned PDF pages, images) and pages whose text looks garbled as a
+	// whole (fonts without a usable encoding), within the extraction's
+	// deadline. Nil leaves them as they are, with a no_text_layer or
+	// suspected_garbled_text warning.
 	OCR OCR
 }
 
@@ -162,11 +164,13 @@ func (e *Extractor) Extract(ctx context.Context, in Input, opts Options) (*Docum
 		in.Limits.MaxChars = opts.MaxChars
 	}
 
+	// One deadline for the whole extraction: parsing, then OCR.
+	deadline := time.Now().Add(e.cfg.Timeout)
 	doc, err := e.run(ctx, name, p, in)
 	if err != nil {
 		return nil, err
 	}
-	if err := e.recognize(ctx, in, pages, doc); err != nil {
+	if err := e.recognize(ctx, in, pages, doc, deadline); err != nil {
 		return nil, err
 	}
 	normalize(doc, pages, in.Limits.MaxChars)

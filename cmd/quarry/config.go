@@ -43,6 +43,9 @@ type Config struct {
 	LogLevel        string        `yaml:"log_level" env:"QUARRY_LOG_LEVEL" help:"debug, info, warn or error"`
 	LogFormat       string        `yaml:"log_format" env:"QUARRY_LOG_FORMAT" help:"json or text"`
 	MetricsAddr     string        `yaml:"metrics_addr" env:"QUARRY_METRICS_ADDR" help:"separate listener for /metrics (default: the API listener)"`
+	OCR             string        `yaml:"ocr" env:"QUARRY_OCR" help:"OCR of scanned pages and images: auto (tesseract when installed), tesseract or off"`
+	OCRLanguages    string        `yaml:"ocr_languages" env:"QUARRY_OCR_LANGUAGES" help:"tesseract language models, such as eng or eng+deu (Debian: tesseract-ocr-LANG)"`
+	OCRConcurrency  int           `yaml:"ocr_concurrency" env:"QUARRY_OCR_CONCURRENCY" help:"pages OCRed at once across all extractions (default 0: the CPUs Go uses)"`
 }
 
 func defaultConfig() Config {
@@ -58,6 +61,8 @@ func defaultConfig() Config {
 		AccessTokenTTL:  15 * time.Minute,
 		LogLevel:        "info",
 		LogFormat:       "json",
+		OCR:             "auto",
+		OCRLanguages:    "eng",
 	}
 }
 
@@ -188,6 +193,16 @@ func (c Config) validate() error {
 		return errors.New("QUARRY_ACCESS_TOKEN_TTL (access_token_ttl) must be between 0 and 24h")
 	case c.ShutdownTimeout <= 0:
 		return errors.New("QUARRY_SHUTDOWN_TIMEOUT (shutdown_timeout) must be positive")
+	case c.OCRConcurrency < 0:
+		return errors.New("QUARRY_OCR_CONCURRENCY (ocr_concurrency) must not be negative")
+	}
+	switch strings.ToLower(c.OCR) {
+	case "auto", "tesseract", "off":
+	default:
+		return fmt.Errorf("QUARRY_OCR (ocr): want auto, tesseract or off, got %q", c.OCR)
+	}
+	if _, err := c.ocrLanguages(); err != nil {
+		return err
 	}
 	switch strings.ToLower(c.LogLevel) {
 	case "debug", "info", "warn", "error":
@@ -271,4 +286,24 @@ func (c Config) allowPorts() ([]int, error) {
 		return nil, errors.New("QUARRY_FETCH_ALLOW_PORTS (fetch_allow_ports): at least one port is needed")
 	}
 	return ports, nil
+}
+
+// ocrLanguages splits QUARRY_OCR_LANGUAGES ("eng+deu" or "eng,deu") into
+// tesseract model names.
+func (c Config) ocrLanguages() ([]string, error) {
+	var langs []string
+	for part := range strings.FieldsFuncSeq(c.OCRLanguages, func(r rune) bool { return r == '+' || r == ',' || r == ' ' }) {
+		valid := len(part) <= 32
+		for _, r := range part {
+			valid = valid && (r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_')
+		}
+		if !valid {
+			return nil, fmt.Errorf("QUARRY_OCR_LANGUAGES (ocr_languages): %q is not a tesseract language name such as eng or chi_sim", part)
+		}
+		langs = append(langs, part)
+	}
+	if len(langs) == 0 {
+		return nil, errors.New("QUARRY_OCR_LANGUAGES (ocr_languages): at least one language is needed, such as eng")
+	}
+	return langs, nil
 }

@@ -8,10 +8,12 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 
 	"github.com/quarryhq/quarry/audit"
 	"github.com/quarryhq/quarry/auth"
 	"github.com/quarryhq/quarry/extract"
+	"github.com/quarryhq/quarry/extract/ocr"
 	"github.com/quarryhq/quarry/extract/standard"
 	"github.com/quarryhq/quarry/flags"
 	"github.com/quarryhq/quarry/server"
@@ -33,13 +35,47 @@ type app struct {
 
 func (a *app) Close() error { return a.db.Close() }
 
-// newExtractor builds the extraction engine with every built-in parser.
+// newExtractor builds the extraction engine with every built-in parser and
+// the OCR engine QUARRY_OCR asks for. The server, `quarry extract` and
+// `quarry eval` all build theirs here.
 func newExtractor(cfg Config, log *slog.Logger) (*extract.Extractor, error) {
+	engine, err := newOCR(cfg, log)
+	if err != nil {
+		return nil, err
+	}
 	return extract.New(standard.NewRegistry(), extract.Config{
 		Timeout: cfg.ExtractTimeout,
 		Limits:  extract.Limits{MaxChars: cfg.MaxExtractChars},
 		Logger:  log,
+		OCR:     engine,
 	})
+}
+
+// newOCR returns the OCR engine of QUARRY_OCR, or nil for none: "off" is
+// none; "tesseract" is tesseract or an error; "auto" is tesseract when it
+// is installed, and none (with an info log line saying why) when it is
+// not. A missing language model is an error in both modes: the operator
+// asked for it.
+func newOCR(cfg Config, log *slog.Logger) (extract.OCR, error) {
+	mode := strings.ToLower(cfg.OCR)
+	if mode == "off" {
+		log.Info("OCR is off (QUARRY_OCR=off): scanned pages and images get a no_text_layer warning")
+		return nil, nil
+	}
+	langs, err := cfg.ocrLanguages()
+	if err != nil {
+		return nil, err
+	}
+	engine, err := ocr.New(ocr.Config{Languages: langs, Concurrency: cfg.OCRConcurrency, Logger: log})
+	switch {
+	case err == nil:
+		log.Info("OCR is on", "engine", engine.Name(), "languages", strings.Join(langs, "+"), "media_types", engine.MediaTypes())
+		return engine, nil
+	case mode == "auto" && errors.Is(err, ocr.ErrUnavailable):
+		log.Info("OCR is off: tesseract is not installed (QUARRY_OCR=auto); scanned pages and images get a no_text_layer warning", "reason", err.Error())
+		return nil, nil
+	}
+	return nil, fmt.Errorf("QUARRY_OCR (ocr): %w", err)
 }
 
 // openDB opens the database of cfg, creating the data directory.

@@ -10,6 +10,7 @@ import (
 	"github.com/quarryhq/quarry/extract/eml"
 	"github.com/quarryhq/quarry/extract/epub"
 	"github.com/quarryhq/quarry/extract/html"
+	"github.com/quarryhq/quarry/extract/image"
 	"github.com/quarryhq/quarry/extract/jsontext"
 	"github.com/quarryhq/quarry/extract/markdown"
 	"github.com/quarryhq/quarry/extract/odf"
@@ -23,7 +24,8 @@ import (
 
 // Register adds every built-in parser to r, under the names "text",
 // "markdown", "html", "docx", "pdf", "csv", "json", "xml", "eml", "rtf",
-// "odf", "pptx", "xlsx" and "epub".
+// "odf", "pptx", "xlsx", "epub" and "image" (PNG, JPEG, TIFF, GIF, BMP
+// and WebP: pages without text for the Extractor's OCR).
 func Register(r *extract.Registry) error {
 	for _, p := range []struct {
 		name   string
@@ -43,6 +45,7 @@ func Register(r *extract.Registry) error {
 		{"pptx", pptx.New()},
 		{"xlsx", xlsx.New()},
 		{"epub", epub.New()},
+		{"image", image.New()},
 	} {
 		if err := r.Register(p.name, p.parser); err != nil {
 			return err

@@ -28,7 +28,7 @@ import (
 
 func TestNewRegistry(t *testing.T) {
 	got := standard.NewRegistry().Parsers()
-	want := []string{"csv", "docx", "eml", "epub", "html", "json", "markdown", "odf", "pdf", "pptx", "rtf", "text", "xlsx", "xml"}
+	want := []string{"csv", "docx", "eml", "epub", "html", "image", "json", "markdown", "odf", "pdf", "pptx", "rtf", "text", "xlsx", "xml"}
 	if !slices.Equal(got, want) {
 		t.Fatalf("parsers = %v, want %v", got, want)
 	}
