@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/quarryhq/quarry/extract/isolate"
 	"io"
 	"net/netip"
 	"os"
@@ -46,6 +47,10 @@ type Config struct {
 	OCR             string        `yaml:"ocr" env:"QUARRY_OCR" help:"OCR of scanned pages and images: auto (tesseract when installed), tesseract or off"`
 	OCRLanguages    string        `yaml:"ocr_languages" env:"QUARRY_OCR_LANGUAGES" help:"tesseract language models, such as eng or eng+deu (Debian: tesseract-ocr-LANG)"`
 	OCRConcurrency  int           `yaml:"ocr_concurrency" env:"QUARRY_OCR_CONCURRENCY" help:"pages OCRed at once across all extractions (default 0: the CPUs Go uses)"`
+	Isolation       string        `yaml:"isolation" env:"QUARRY_ISOLATION" help:"where the server runs parsers: process (worker processes of this binary, killed at the deadline or on a crash) or off (in the server process)"`
+	Workers         int           `yaml:"workers" env:"QUARRY_WORKERS" help:"warm parser worker processes (default 0: the CPUs Go uses)"`
+	WorkerMemory    int64         `yaml:"worker_memory" env:"QUARRY_WORKER_MEMORY" help:"memory limit of one parser worker, in bytes (rlimit and GOMEMLIMIT)"`
+	WorkerMaxDocs   int           `yaml:"worker_max_docs" env:"QUARRY_WORKER_MAX_DOCS" help:"documents a parser worker reads before it is replaced"`
 }
 
 func defaultConfig() Config {
@@ -63,6 +68,9 @@ func defaultConfig() Config {
 		LogFormat:       "json",
 		OCR:             "auto",
 		OCRLanguages:    "eng",
+		Isolation:       "process",
+		WorkerMemory:    1 << 30,
+		WorkerMaxDocs:   100,
 	}
 }
 
@@ -195,6 +203,17 @@ func (c Config) validate() error {
 		return errors.New("QUARRY_SHUTDOWN_TIMEOUT (shutdown_timeout) must be positive")
 	case c.OCRConcurrency < 0:
 		return errors.New("QUARRY_OCR_CONCURRENCY (ocr_concurrency) must not be negative")
+	case c.Workers < 0:
+		return errors.New("QUARRY_WORKERS (workers) must not be negative")
+	case c.WorkerMemory < isolate.MinMemoryLimit:
+		return fmt.Errorf("QUARRY_WORKER_MEMORY (worker_memory) must be at least %d bytes", isolate.MinMemoryLimit)
+	case c.WorkerMaxDocs <= 0:
+		return errors.New("QUARRY_WORKER_MAX_DOCS (worker_max_docs) must be positive")
+	}
+	switch strings.ToLower(c.Isolation) {
+	case "process", "off":
+	default:
+		return fmt.Errorf("QUARRY_ISOLATION (isolation): want process or off, got %q", c.Isolation)
 	}
 	switch strings.ToLower(c.OCR) {
 	case "auto", "tesseract", "off":

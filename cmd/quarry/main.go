@@ -14,6 +14,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/quarryhq/quarry/extract/isolate"
 	"io"
 	"log/slog"
 	"os"
@@ -28,6 +29,9 @@ import (
 var version = ""
 
 func main() {
+	// A parser worker started by the server's pool (QUARRY_ISOLATION)
+	// serves documents here and never returns.
+	isolate.RunWorkerIfChild(workerExtractor)
 	os.Exit(run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv))
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"github.com/quarryhq/quarry/extract/isolate"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -16,6 +17,14 @@ import (
 	"testing"
 	"time"
 )
+
+// TestMain makes the test binary a parser worker too, as main makes the
+// quarry binary: `quarry serve` in these tests starts its pool of workers
+// from os.Executable(), which is this binary.
+func TestMain(m *testing.M) {
+	isolate.RunWorkerIfChild(workerExtractor)
+	os.Exit(m.Run())
+}
 
 func env(m map[string]string) func(string) string {
 	return func(k string) string { return m[k] }
@@ -222,6 +231,17 @@ func TestServeEndToEnd(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.Contains(x.Data.Text, "Hello from the binary.") || strings.Contains(x.Data.Text, "alert") || x.Data.Metadata.Title != "Hello" {
 		t.Fatalf("extract: %d %+v", resp.StatusCode, x)
 	}
+	// The extraction ran in a parser worker process (QUARRY_ISOLATION
+	// defaults to process), as /metrics shows.
+	resp, err = http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !regexp.MustCompile(`(?m)^quarry_parser_documents_total [1-9]`).Match(m) || !strings.Contains(string(m), "quarry_parser_crashes_total 0") {
+		t.Errorf("metrics do not show an isolated extraction:\n%s", m)
+	}
 
 	cancel()
 	select {
@@ -255,5 +275,30 @@ func TestServeRefusesNewerSchema(t *testing.T) {
 	code := run(context.Background(), []string{"serve"}, nil, &out, &errOut, e)
 	if code != 1 || !strings.Contains(errOut.String(), "newer") {
 		t.Fatalf("exit %d, stderr:\n%s", code, errOut.String())
+	}
+}
+
+// TestIsolationConfig: the parser worker settings are validated, naming
+// the setting.
+func TestIsolationConfig(t *testing.T) {
+	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	cfg, _, err := loadConfig(fs, nil, env(nil))
+	if err != nil || cfg.Isolation != "process" || cfg.WorkerMemory != 1<<30 || cfg.WorkerMaxDocs != 100 || cfg.Workers != 0 {
+		t.Fatalf("defaults: %+v, %v", cfg, err)
+	}
+	for _, c := range []struct {
+		env  map[string]string
+		want string
+	}{
+		{map[string]string{"QUARRY_ISOLATION": "container"}, "QUARRY_ISOLATION (isolation)"},
+		{map[string]string{"QUARRY_WORKERS": "-2"}, "QUARRY_WORKERS"},
+		{map[string]string{"QUARRY_WORKER_MEMORY": "1000"}, "QUARRY_WORKER_MEMORY"},
+		{map[string]string{"QUARRY_WORKER_MAX_DOCS": "0"}, "QUARRY_WORKER_MAX_DOCS"},
+	} {
+		fs := flag.NewFlagSet("t", flag.ContinueOnError)
+		fs.SetOutput(io.Discard)
+		if _, _, err := loadConfig(fs, nil, env(c.env)); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: err = %v, want it to name %s", c.env, err, c.want)
+		}
 	}
 }

@@ -5,10 +5,15 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/VictoriaMetrics/metrics"
+	"github.com/quarryhq/quarry/extract/isolate"
 	"io"
 	"log/slog"
 	"os"
+	"runtime"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/quarryhq/quarry/audit"
 	"github.com/quarryhq/quarry/auth"
@@ -26,14 +31,92 @@ import (
 type app struct {
 	db        *storage.DB
 	blobs     *storage.LocalBlobs
-	extractor *extract.Extractor
+	extractor extractionEngine
+	pool      *isolate.Pool // nil when parsers run in process
 	sources   *sources.Service
 	auth      *auth.Service
 	audit     *audit.Recorder
 	flags     *flags.Service
 }
 
-func (a *app) Close() error { return a.db.Close() }
+// extractionEngine is an in-process *extract.Extractor or an
+// *isolate.Pool of worker processes.
+type extractionEngine interface {
+	Extract(ctx context.Context, in extract.Input, opts extract.Options) (*extract.Document, error)
+	Registry() *extract.Registry
+}
+
+// Close stops the parser workers (finishing documents in flight for up to
+// timeout), then closes the database.
+func (a *app) Close(timeout time.Duration) error {
+	if a.pool != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		_ = a.pool.Close(ctx)
+		cancel()
+	}
+	return a.db.Close()
+}
+
+// newPool starts the parser workers of QUARRY_ISOLATION=process around ex,
+// which keeps sniffing in the server. The workers rebuild their Extractor
+// from the environment (runWorker), so the effective extraction settings
+// go to them as variables, whatever set them here (flags, YAML). It
+// returns nil, nil when isolation is off or the platform has no support
+// for it (the server then parses in process, and says so).
+func newPool(cfg Config, ex *extract.Extractor, log *slog.Logger) (*isolate.Pool, error) {
+	if strings.ToLower(cfg.Isolation) == "off" {
+		log.Info("parsers run in the server process (QUARRY_ISOLATION=off)")
+		return nil, nil
+	}
+	workers := cfg.Workers
+	if workers == 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	ocrPerWorker := max(1, cfg.OCRConcurrency/workers)
+	if cfg.OCRConcurrency == 0 {
+		ocrPerWorker = max(1, runtime.GOMAXPROCS(0)/workers)
+	}
+	pool, err := isolate.New(isolate.Config{
+		Extractor:        ex,
+		Workers:          workers,
+		MaxDocsPerWorker: cfg.WorkerMaxDocs,
+		MemoryLimit:      cfg.WorkerMemory,
+		Timeout:          cfg.ExtractTimeout,
+		Logger:           log,
+		Env: []string{
+			"QUARRY_EXTRACT_TIMEOUT=" + cfg.ExtractTimeout.String(),
+			"QUARRY_MAX_EXTRACT_CHARS=" + strconv.Itoa(cfg.MaxExtractChars),
+			"QUARRY_OCR=" + cfg.OCR,
+			"QUARRY_OCR_LANGUAGES=" + cfg.OCRLanguages,
+			"QUARRY_OCR_CONCURRENCY=" + strconv.Itoa(ocrPerWorker),
+			"QUARRY_LOG_LEVEL=" + cfg.LogLevel,
+			"QUARRY_LOG_FORMAT=" + cfg.LogFormat,
+			"QUARRY_JWT_SECRET=", // workers parse; they sign nothing
+		},
+	})
+	if errors.Is(err, errors.ErrUnsupported) {
+		log.Warn("parser isolation is not supported on this platform: parsers run in the server process", "reason", err.Error())
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("QUARRY_ISOLATION (isolation): %w", err)
+	}
+	log.Info("parsers run in worker processes", "workers", workers, "memory_limit", cfg.WorkerMemory, "max_docs", cfg.WorkerMaxDocs)
+	return pool, nil
+}
+
+// workerExtractor builds a parser worker's Extractor from the environment
+// the pool gave it (see newPool). The quarry binary is its own worker:
+// main calls isolate.RunWorkerIfChild with this first thing.
+func workerExtractor() (*extract.Extractor, error) {
+	fs := flag.NewFlagSet("quarry worker", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	cfg, _, err := loadConfig(fs, nil, os.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	return newExtractor(cfg, newLogger(cfg, os.Stderr))
+}
 
 // newExtractor builds the extraction engine with every built-in parser and
 // the OCR engine QUARRY_OCR asks for. The server, `quarry extract` and
@@ -117,6 +200,19 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger) (_ *app, err err
 	if err != nil {
 		return nil, err
 	}
+	var engine extractionEngine = ex
+	pool, err := newPool(cfg, ex, log)
+	if err != nil {
+		return nil, err
+	}
+	if pool != nil {
+		engine = pool
+		defer func() {
+			if err != nil {
+				_ = pool.Close(context.Background())
+			}
+		}()
+	}
 	cidrs, _ := cfg.allowCIDRs() // validated with the configuration
 	ports, _ := cfg.allowPorts()
 	fetcher, err := urlfetch.New(urlfetch.Config{AllowCIDRs: cidrs, AllowPorts: ports, MaxBytes: cfg.MaxUploadBytes, Logger: log})
@@ -124,13 +220,13 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger) (_ *app, err err
 		return nil, err
 	}
 	src, err := sources.New(sources.Config{
-		DB: db, Blobs: blobs, Extractor: ex, Fetcher: fetcher,
+		DB: db, Blobs: blobs, Extractor: engine, Fetcher: fetcher,
 		MaxBytes: cfg.MaxUploadBytes, Logger: log,
 	})
 	if err != nil {
 		return nil, err
 	}
-	a := &app{db: db, blobs: blobs, extractor: ex, sources: src}
+	a := &app{db: db, blobs: blobs, extractor: engine, pool: pool, sources: src}
 	if err := a.openGovernance(cfg, log); err != nil {
 		return nil, err
 	}
@@ -172,7 +268,7 @@ func serve(ctx context.Context, args []string, _, stderr io.Writer, getenv func(
 		}
 		return err
 	}
-	defer a.Close()
+	defer a.Close(cfg.ShutdownTimeout)
 	if n, err := a.auth.CountUsers(ctx); err == nil && n == 0 && cfg.AuthRequired {
 		log.Warn("authentication is required and there is no user yet; create the first admin with: " +
 			"printf '%s\n' \"$PASSWORD\" | quarry user create --email admin@example.org --role admin --password-stdin")
@@ -197,5 +293,25 @@ func serve(ctx context.Context, args []string, _, stderr io.Writer, getenv func(
 	if err != nil {
 		return err
 	}
+	if a.pool != nil {
+		exportPoolMetrics(srv.Metrics(), a.pool)
+	}
 	return srv.ListenAndServe(ctx, cfg.Addr)
+}
+
+// exportPoolMetrics adds the parser workers' counters to /metrics.
+func exportPoolMetrics(set *metrics.Set, pool *isolate.Pool) {
+	set.RegisterMetricsWriter(func(w io.Writer) {
+		s := pool.Stats()
+		metrics.WriteCounterUint64(w, "quarry_parser_documents_total", s.Documents)
+		metrics.WriteCounterUint64(w, "quarry_parser_worker_starts_total", s.WorkerStarts)
+		metrics.WriteCounterUint64(w, "quarry_parser_worker_start_failures_total", s.StartFailures)
+		metrics.WriteCounterUint64(w, "quarry_parser_timeouts_total", s.Timeouts)
+		metrics.WriteCounterUint64(w, "quarry_parser_canceled_total", s.Canceled)
+		metrics.WriteCounterUint64(w, "quarry_parser_crashes_total", s.Crashes)
+		metrics.WriteCounterUint64(w, "quarry_parser_recycles_total", s.Recycles)
+		metrics.WriteCounterUint64(w, "quarry_parser_output_cap_hits_total", s.OutputCapHits)
+		metrics.WriteGaugeUint64(w, "quarry_parser_workers_busy", uint64(max(s.Busy, 0)))
+		metrics.WriteGaugeUint64(w, "quarry_parser_waiting", uint64(max(s.Waiting, 0)))
+	})
 }

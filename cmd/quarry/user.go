@@ -42,11 +42,12 @@ func userCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	if len(rest) > 0 {
 		return usageError{usage}
 	}
+	cfg.Isolation = "off" // account commands extract nothing: no parser workers
 	a, err := openApp(ctx, cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		return err
 	}
-	defer a.Close()
+	defer a.Close(cfg.ShutdownTimeout)
 	switch sub {
 	case "create":
 		if *email == "" || *role == "" || !*passwordStdin {
