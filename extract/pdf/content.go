@@ -317,9 +317,10 @@ const (
 // order by position and then turned into logical order (see logicalOrder),
 // since PDF producers draw such text left to right, glyph by glyph.
 type textBuilder struct {
-	sb    strings.Builder
-	n     int // code points written or buffered
-	limit int // stop after this many code points
+	out   []outLine // the lines written, in content order
+	sep   string    // separator before the next line written: "\n", or "" to join it
+	n     int       // code points written or buffered
+	limit int       // stop after this many code points
 	line  []piece
 	rtl   bool // the buffered line holds right-to-left script
 	// hyphen is a line-end hyphen held back until the next line shows
@@ -336,6 +337,16 @@ type piece struct {
 	sp   span
 }
 
+// outLine is a line of text as written, with where it lies on the page.
+type outLine struct {
+	text       string
+	join       bool    // goes on from the previous line (a hyphenated word)
+	sameLine   bool    // a segment on the previous segment's line, after a wide gap
+	x0, x1     float64 // extent along the writing direction
+	v          float64 // baseline
+	horizontal bool    // written left to right, upright
+}
+
 func (b *textBuilder) add(s string, sp span) {
 	if len(b.line) > 0 && b.separator(b.line[len(b.line)-1].sp, sp) == "\n" {
 		b.flush()
@@ -345,6 +356,7 @@ func (b *textBuilder) add(s string, sp span) {
 				// A word split at the line end: joined, without the
 				// hyphen, and the line break moves after the word.
 				b.hyphen = ""
+				b.sep = ""
 				b.line = append(b.line, piece{s, sp})
 				b.breakAfterWord = true
 				b.n += utf8.RuneCountInString(s) + 1
@@ -353,10 +365,10 @@ func (b *textBuilder) add(s string, sp span) {
 				}
 				return
 			}
-			b.sb.WriteString(b.hyphen)
+			b.out[len(b.out)-1].text += b.hyphen
 			b.hyphen = ""
 		}
-		b.sb.WriteString("\n")
+		b.sep = "\n"
 		b.n++
 	}
 	b.line = append(b.line, piece{s, sp})
@@ -367,7 +379,9 @@ func (b *textBuilder) add(s string, sp span) {
 	}
 }
 
-// flush writes the buffered line.
+// flush writes the buffered line. A left-to-right line is written as
+// segments split where a gap is wider than columnGap font sizes, so that
+// columnOrder can tell columns apart; they print joined by a space.
 func (b *textBuilder) flush() {
 	if len(b.line) == 0 {
 		return
@@ -377,32 +391,57 @@ func (b *textBuilder) flush() {
 		// Visual order: by position along the writing direction.
 		slices.SortStableFunc(line, func(x, y piece) int { return cmp.Compare(x.sp.u0, y.sp.u0) })
 	}
+	type segment struct {
+		pieces []piece
+		text   string
+	}
+	var segs []segment
 	var lb strings.Builder
+	start := 0
 	for i, p := range line {
 		if i > 0 {
-			if sep := b.separator(line[i-1].sp, p.sp); sep != "" && !endsSpace(lb.String()) && !startsSpace(p.text) {
+			prev := line[i-1].sp
+			if !b.rtl && p.sp.u0-prev.u1 > columnGap*max(prev.size, p.sp.size, 1) {
+				segs = append(segs, segment{line[start:i], lb.String()})
+				lb.Reset()
+				start = i
+			} else if sep := b.separator(prev, p.sp); sep != "" && !endsSpace(lb.String()) && !startsSpace(p.text) {
 				lb.WriteString(" ")
 			}
 		}
 		lb.WriteString(p.text)
 	}
-	text := lb.String()
+	segs = append(segs, segment{line[start:], lb.String()})
 	if b.rtl {
-		text = logicalOrder(text)
+		segs[0].text = logicalOrder(segs[0].text)
 	}
 	if b.breakAfterWord {
-		if i := strings.IndexByte(text, ' '); i > 0 {
-			text = text[:i] + "\n" + text[i+1:]
+		if i := strings.IndexByte(segs[0].text, ' '); i > 0 {
+			segs[0].text = segs[0].text[:i] + "\n" + segs[0].text[i+1:]
 		}
 		b.breakAfterWord = false
 	}
-	if h := lineEndHyphen(text); h != "" && !b.rtl {
-		text = text[:len(text)-len(h)]
+	last := &segs[len(segs)-1]
+	if h := lineEndHyphen(last.text); h != "" && !b.rtl {
+		last.text = last.text[:len(last.text)-len(h)]
 		b.hyphen = h
 	}
-	b.sb.WriteString(text)
+	for k, sg := range segs {
+		ol := outLine{text: sg.text, join: k == 0 && len(b.out) > 0 && b.sep == "", sameLine: k > 0,
+			x0: math.Inf(1), x1: math.Inf(-1), v: sg.pieces[0].sp.v, horizontal: true}
+		for _, p := range sg.pieces {
+			ol.x0, ol.x1 = min(ol.x0, p.sp.u0), max(ol.x1, p.sp.u1)
+			ol.horizontal = ol.horizontal && p.sp.dx > 0.99
+		}
+		b.out = append(b.out, ol)
+	}
+	b.sep = "\n"
 	b.line, b.rtl = b.line[:0], false
 }
+
+// columnGap: a gap wider than this many font sizes within a line may be a
+// gutter between columns.
+const columnGap = 1.5
 
 // lineEndHyphen returns the hyphen ending text when it follows a letter
 // (a word that may go on at the next line), "" otherwise. A soft hyphen
@@ -439,10 +478,146 @@ func (b *textBuilder) separator(p, sp span) string {
 func (b *textBuilder) String() string {
 	b.flush()
 	if b.hyphen != "" {
-		b.sb.WriteString(b.hyphen)
+		b.out[len(b.out)-1].text += b.hyphen
 		b.hyphen = ""
 	}
-	return b.sb.String()
+	units, moved := columnOrder(b.out)
+	var sb strings.Builder
+	for _, u := range units {
+		for _, l := range u {
+			if moved && !l.join && strings.TrimSpace(l.text) == "" {
+				continue // blank segments carry no order
+			}
+			switch {
+			case sb.Len() == 0, l.join:
+			case l.sameLine && !moved:
+				if !endsSpace(sb.String()) && !startsSpace(l.text) {
+					sb.WriteString(" ")
+				}
+			default:
+				sb.WriteString("\n")
+			}
+			sb.WriteString(l.text)
+		}
+	}
+	return sb.String()
+}
+
+// Column detection, as fractions of the text's width.
+const (
+	fullWidth   = 0.6  // a line wider than this spans the columns (a title)
+	minGutter   = 0.02 // the least empty gap between two columns
+	gutterLo    = 0.2  // a gutter lies between these, across the text
+	gutterHi    = 0.8
+	minColLines = 3 // lines each column needs
+)
+
+// columnOrder returns the lines grouped into units (a line with the lines
+// joined to it) in reading order. Content-stream order is kept, unless
+// the page's upright lines fall into two columns around an empty gutter
+// and the content stream interleaves them (a producer that writes across
+// the columns line by line): then, between lines that span both columns,
+// the left column's lines come before the right column's, and moved is
+// true.
+func columnOrder(lines []outLine) (units [][]outLine, moved bool) {
+	for _, l := range lines {
+		if l.join && len(units) > 0 {
+			units[len(units)-1] = append(units[len(units)-1], l)
+			continue
+		}
+		units = append(units, []outLine{l})
+	}
+	if len(units) < 2*minColLines {
+		return units, false
+	}
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, u := range units {
+		if !u[0].horizontal {
+			return units, false
+		}
+		lo, hi = min(lo, u[0].x0), max(hi, u[0].x1)
+	}
+	width := hi - lo
+	if !(width > 0) || math.IsInf(width, 0) {
+		return units, false
+	}
+	// The widest empty gap in the middle of the text, over the lines
+	// that do not span it.
+	type span struct{ a, b float64 }
+	var spans []span
+	for _, u := range units {
+		if l := u[0]; l.x1-l.x0 <= fullWidth*width {
+			spans = append(spans, span{l.x0, l.x1})
+		}
+	}
+	slices.SortFunc(spans, func(x, y span) int { return cmp.Compare(x.a, y.a) })
+	gutter, best := math.NaN(), 0.0
+	reach := math.Inf(-1)
+	for i, sp := range spans {
+		if i > 0 && sp.a-reach > best {
+			mid := (sp.a + reach) / 2
+			if mid > lo+gutterLo*width && mid < lo+gutterHi*width {
+				gutter, best = mid, sp.a-reach
+			}
+		}
+		reach = max(reach, sp.b)
+	}
+	if math.IsNaN(gutter) || best < minGutter*width {
+		return units, false
+	}
+	side := func(u []outLine) int { // 0 left, 1 right, 2 spanning
+		switch l := u[0]; {
+		case l.x1 <= gutter:
+			return 0
+		case l.x0 >= gutter:
+			return 1
+		}
+		return 2
+	}
+	var left, right, switches int
+	prev := -1
+	for _, u := range units {
+		s := side(u)
+		switch s {
+		case 0:
+			left++
+		case 1:
+			right++
+		}
+		if s != 2 && prev != -1 && s != prev {
+			switches++
+		}
+		if s != 2 {
+			prev = s
+		}
+	}
+	// Column by column already (one switch per band between spanning
+	// lines at most), or not two real columns: keep the stream's order.
+	spanning := left + right - len(units)
+	if left < minColLines || right < minColLines || switches <= 1+2*(-spanning) {
+		return units, false
+	}
+	out := make([][]outLine, 0, len(units))
+	for start := 0; start < len(units); {
+		end := start
+		for end < len(units) && side(units[end]) != 2 {
+			end++
+		}
+		band := units[start:end]
+		for _, want := range []int{0, 1} {
+			for _, u := range band {
+				if side(u) == want {
+					out = append(out, u)
+				}
+			}
+		}
+		if end < len(units) {
+			out = append(out, units[end]) // a spanning line
+			end++
+		}
+		start = end
+	}
+	return out, true
 }
 
 // hasRTL reports whether s holds a right-to-left letter.

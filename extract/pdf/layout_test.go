@@ -2,6 +2,7 @@ package pdf
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -74,5 +75,43 @@ func TestHyphenation(t *testing.T) {
 func TestSymbolFont(t *testing.T) {
 	if got := (symbolDecoder{}).Decode("abg D=1"); got != "αβγ Δ=1" {
 		t.Errorf("Decode = %q", got)
+	}
+}
+
+// TestColumnOrder: a producer that writes a two-column page across the
+// columns, line by line, is read column by column, the title spanning
+// both first; a page written column by column keeps its order.
+func TestColumnOrder(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("BT /F1 10 Tf 1 0 0 1 72 760 Tm (A title that spans both of the two columns of this page) Tj ET\n")
+	for i := range 4 {
+		y := 720 - 14*i
+		fmt.Fprintf(&b, "BT /F1 10 Tf 1 0 0 1 72 %d Tm (left %d) Tj ET\n", y, i+1)
+		fmt.Fprintf(&b, "BT /F1 10 Tf 1 0 0 1 320 %d Tm (right %d) Tj ET\n", y, i+1)
+	}
+	want := "A title that spans both of the two columns of this page\nleft 1\nleft 2\nleft 3\nleft 4\nright 1\nright 2\nright 3\nright 4"
+	if got := parseContent(t, b.String()); got != want {
+		t.Errorf("interleaved columns:\n%s\nwant\n%s", got, want)
+	}
+
+	b.Reset()
+	for _, x := range []int{72, 320} {
+		for i := range 4 {
+			fmt.Fprintf(&b, "BT /F1 10 Tf 1 0 0 1 %d %d Tm (col%d line %d) Tj ET\n", x, 720-14*i, x, i+1)
+		}
+	}
+	want = "col72 line 1\ncol72 line 2\ncol72 line 3\ncol72 line 4\ncol320 line 1\ncol320 line 2\ncol320 line 3\ncol320 line 4"
+	if got := parseContent(t, b.String()); got != want {
+		t.Errorf("column by column:\n%s\nwant\n%s", got, want)
+	}
+
+	// One column of prose: nothing moves.
+	b.Reset()
+	for i := range 8 {
+		fmt.Fprintf(&b, "BT /F1 10 Tf 1 0 0 1 72 %d Tm (line %d of a single column of running text) Tj ET\n", 720-14*i, i+1)
+	}
+	got := parseContent(t, b.String())
+	if !strings.HasPrefix(got, "line 1 of") || !strings.HasSuffix(got, "line 8 of a single column of running text") {
+		t.Errorf("one column: %q", got)
 	}
 }
