@@ -3,72 +3,43 @@ package docx
 import (
 	"context"
 	"encoding/xml"
-	"errors"
 	"io"
-	"io/fs"
-	"path"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/quarryhq/quarry/extract"
+	"github.com/quarryhq/quarry/internal/ooxml"
 	"github.com/quarryhq/quarry/internal/safezip"
 )
 
-// rel is one relationship of a .rels part, its target resolved to a part
-// name.
+// rel is a relationship ([ooxml.Rel]) under the field names the parser
+// uses.
 type rel struct {
 	id, typ, target string
 }
 
-// relsFor returns the relationships part of part ("" for the package).
-func relsFor(part string) string {
-	if part == "" {
-		return "_rels/.rels"
+// readRels reads the relationships of part ([ooxml.ReadRels]; no size
+// cap beyond the archive's limits).
+func readRels(ctx context.Context, zr *safezip.Reader, part string) ([]rel, error) {
+	rs, err := ooxml.ReadRels(ctx, zr, part, 0)
+	var out []rel
+	for _, r := range rs {
+		out = append(out, rel{id: r.ID, typ: r.Type, target: r.Target})
 	}
-	dir, file := path.Split(part)
-	return dir + "_rels/" + file + ".rels"
+	return out, err
 }
 
-// readRels reads the relationships of part. A missing rels part is no
-// relationships.
-func readRels(ctx context.Context, zr *safezip.Reader, part string) ([]rel, error) {
-	name := relsFor(part)
-	if zr.Lookup(name) == nil {
-		return nil, nil
+// toOOXML turns rels back into [ooxml.Rel] values.
+func toOOXML(rels []rel) []ooxml.Rel {
+	out := make([]ooxml.Rel, len(rels))
+	for i, r := range rels {
+		out[i] = ooxml.Rel{ID: r.id, Type: r.typ, Target: r.target}
 	}
-	x, err := openXML(ctx, zr, name)
-	if err != nil {
-		return nil, err
-	}
-	defer x.Close()
-	base := path.Dir("/" + part)
-	var out []rel
-	for {
-		tok, err := x.Next()
-		if err == io.EOF {
-			return out, nil
-		}
-		if err != nil {
-			return out, err
-		}
-		se, ok := tok.(xml.StartElement)
-		if !ok || se.Name.Local != "Relationship" || strings.EqualFold(attr(se, "TargetMode"), "External") {
-			continue
-		}
-		t := attr(se, "Target")
-		if t == "" {
-			continue
-		}
-		if !strings.HasPrefix(t, "/") {
-			t = path.Join(base, t)
-		}
-		out = append(out, rel{id: attr(se, "Id"), typ: attr(se, "Type"), target: strings.TrimPrefix(path.Clean(t), "/")})
-	}
+	return out
 }
 
 // relOfType returns the first relationship whose type ends in "/"+suffix
-// (transitional and strict OOXML differ only before the last element).
+// (as [ooxml.RelOfType]).
 func relOfType(rels []rel, suffix string) (rel, bool) {
 	for _, r := range rels {
 		if strings.HasSuffix(r.typ, "/"+suffix) {
@@ -78,123 +49,30 @@ func relOfType(rels []rel, suffix string) (rel, bool) {
 	return rel{}, false
 }
 
-// mainContentTypes are the content types of a WordprocessingML main part.
-var mainContentTypes = []string{
-	"application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml",
-	"application/vnd.openxmlformats-officedocument.wordprocessingml.template.main+xml",
-	"application/vnd.ms-word.document.macroEnabled.main+xml",
-	"application/vnd.ms-word.template.macroEnabledTemplate.main+xml",
+// mainContentTypes are the content types of a WordprocessingML main part,
+// with the media type of the package each one makes.
+var mainContentTypes = []ooxml.MainType{
+	{ContentType: "application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml", MediaType: MediaTypeDOCX},
+	{ContentType: "application/vnd.openxmlformats-officedocument.wordprocessingml.template.main+xml", MediaType: MediaTypeDOTX},
+	{ContentType: "application/vnd.ms-word.document.macroEnabled.main+xml", MediaType: MediaTypeDOCM},
+	{ContentType: "application/vnd.ms-word.template.macroEnabledTemplate.main+xml", MediaType: MediaTypeDOTM},
 }
 
-// mainPart finds the main document part: the package's officeDocument
-// relationship, else the [Content_Types].xml override of a main content
-// type, else word/document.xml.
+// mainPart finds the main document part ([ooxml.MainPart]), else
+// word/document.xml.
 func mainPart(ctx context.Context, zr *safezip.Reader, pkgRels []rel) (string, error) {
-	if r, ok := relOfType(pkgRels, "officeDocument"); ok && zr.Lookup(r.target) != nil {
-		return r.target, nil
-	}
-	if zr.Lookup("[Content_Types].xml") != nil {
-		x, err := openXML(ctx, zr, "[Content_Types].xml")
-		if err != nil {
-			return "", err
-		}
-		defer x.Close()
-		for {
-			tok, err := x.Next()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				if isFatal(err) {
-					return "", err
-				}
-				break
-			}
-			se, ok := tok.(xml.StartElement)
-			if !ok || se.Name.Local != "Override" {
-				continue
-			}
-			ct := strings.ToLower(attr(se, "ContentType"))
-			for _, m := range mainContentTypes {
-				if ct == strings.ToLower(m) {
-					if name := strings.TrimPrefix(attr(se, "PartName"), "/"); zr.Lookup(name) != nil {
-						return name, nil
-					}
-				}
-			}
-		}
-	}
-	if zr.Lookup("word/document.xml") != nil {
-		return "word/document.xml", nil
-	}
-	return "", nil
+	return ooxml.MainPart(ctx, zr, toOOXML(pkgRels), mainContentTypes, "word/document.xml", 0)
 }
 
 // isFatal reports whether err must stop the extraction even when it comes
-// from an optional part: limits, encryption and cancellation. A malformed
-// optional part (styles, numbering, properties) only loses its features.
-func isFatal(err error) bool {
-	return err != nil && !errors.Is(err, extract.ErrMalformed) && !errors.Is(err, fs.ErrNotExist)
-}
+// from an optional part ([ooxml.IsFatal]): a malformed optional part
+// (styles, numbering, properties) only loses its features.
+func isFatal(err error) bool { return ooxml.IsFatal(err) }
 
-// readCore reads title, author and dates from the core properties part.
+// readCore reads title, author, language and dates from the core
+// properties part ([ooxml.ReadCore]).
 func readCore(ctx context.Context, zr *safezip.Reader, pkgRels []rel, md *extract.Metadata) error {
-	name := "docProps/core.xml"
-	if r, ok := relOfType(pkgRels, "core-properties"); ok {
-		name = r.target
-	}
-	if zr.Lookup(name) == nil {
-		return nil
-	}
-	x, err := openXML(ctx, zr, name)
-	if err != nil {
-		return err
-	}
-	defer x.Close()
-	var field string
-	var text strings.Builder
-	for {
-		tok, err := x.Next()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		switch t := tok.(type) {
-		case xml.StartElement:
-			field = t.Name.Local
-			text.Reset()
-		case xml.CharData:
-			if field != "" && text.Len() < 4096 {
-				text.Write(t)
-			}
-		case xml.EndElement:
-			v := strings.TrimSpace(text.String())
-			switch t.Name.Local {
-			case "title":
-				md.Title = v
-			case "creator":
-				md.Author = v
-			case "language":
-				md.Language = v
-			case "created":
-				md.Created = parseW3CDTF(v)
-			case "modified":
-				md.Modified = parseW3CDTF(v)
-			}
-			field = ""
-		}
-	}
-}
-
-func parseW3CDTF(s string) *time.Time {
-	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02T15:04Z07:00", "2006-01-02"} {
-		if t, err := time.Parse(layout, s); err == nil {
-			return &t
-		}
-	}
-	return nil
+	return ooxml.ReadCore(ctx, zr, toOOXML(pkgRels), md, 0)
 }
 
 // numbering holds the list definitions of numbering.xml and the list

@@ -184,7 +184,7 @@ func TestStrict(t *testing.T) {
 
 func TestErrors(t *testing.T) {
 	cfb := append([]byte{0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1}, make([]byte, 600)...)
-	enc := append(bytes.Clone(cfb), encryptedPackage...)
+	enc := append(bytes.Clone(cfb), "E\x00n\x00c\x00r\x00y\x00p\x00t\x00e\x00d\x00P\x00a\x00c\x00k\x00a\x00g\x00e\x00"...) // UTF-16LE "EncryptedPackage"
 	noMain := sampleDeck()
 	delete(noMain, "ppt/presentation.xml")
 	badPres := sampleDeck()
