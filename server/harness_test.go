@@ -2,9 +2,11 @@ package server_test
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/quarryhq/quarry/extract/isolate"
 	"io"
 	"log/slog"
 	"mime/multipart"
@@ -44,6 +46,8 @@ type stack struct {
 	// dir is the data directory: the SQLite file, blobs and the JWT key
 	// file.
 	dir string
+	// pool runs the parsers when stackOptions.isolated; nil otherwise.
+	pool *isolate.Pool
 }
 
 type stackOptions struct {
@@ -57,6 +61,9 @@ type stackOptions struct {
 	// dataDir, when set, is used instead of a new temp dir, so that a
 	// second stack can reopen the data of a first one (a restart).
 	dataDir string
+	// isolated runs the parsers in worker processes (this test binary,
+	// see TestMain), as `quarry serve` does by default.
+	isolated bool
 }
 
 // syncBuffer collects the server's log lines.
@@ -132,7 +139,17 @@ func newStack(t testing.TB, o stackOptions) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := sources.New(sources.Config{DB: db, Blobs: blobs, Extractor: ex, Fetcher: fetcher, MaxBytes: o.maxUpload, Logger: log})
+	var engine sources.Extractor = ex
+	var pool *isolate.Pool
+	if o.isolated {
+		pool, err = isolate.New(isolate.Config{Extractor: ex, Workers: 2, Timeout: cmp.Or(o.extractTimeout, extract.DefaultTimeout), Logger: log})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { pool.Close(context.Background()) })
+		engine = pool
+	}
+	svc, err := sources.New(sources.Config{DB: db, Blobs: blobs, Extractor: engine, Fetcher: fetcher, MaxBytes: o.maxUpload, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,7 +165,7 @@ func newStack(t testing.TB, o stackOptions) *stack {
 	}
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
-	return &stack{srv: srv, http: hs, db: db, blobs: blobs, logBuf: logBuf, auth: authSvc, audit: rec, flags: flagSvc, dir: dir}
+	return &stack{srv: srv, http: hs, db: db, blobs: blobs, logBuf: logBuf, auth: authSvc, audit: rec, flags: flagSvc, dir: dir, pool: pool}
 }
 
 // testPassword is long enough for the password policy.

@@ -42,10 +42,10 @@ type hostileEnv struct {
 	seq     atomic.Int64
 }
 
-func newHostileEnv(t *testing.T, extractTimeout time.Duration) *hostileEnv {
+func newHostileEnv(t *testing.T, extractTimeout time.Duration, isolated ...bool) *hostileEnv {
 	t.Helper()
 	cn, hits := canary(t)
-	s := newStack(t, stackOptions{extractTimeout: extractTimeout, server: func(c *server.Config) {
+	s := newStack(t, stackOptions{extractTimeout: extractTimeout, isolated: len(isolated) > 0 && isolated[0], server: func(c *server.Config) {
 		c.MaxInFlight = 4 // two parallel cases, each with one extraction at a time
 		c.QueueTimeout = 30 * time.Second
 	}})
@@ -908,5 +908,33 @@ func TestHostileParseDeadline(t *testing.T) {
 	time.Sleep(500 * time.Millisecond)
 	if used := cpuTime() - before; used > 250*time.Millisecond {
 		t.Errorf("%v of CPU used in 500 ms of idleness", used)
+	}
+}
+
+// TestHostileIsolated runs the hostile documents through parser worker
+// processes, as `quarry serve` does by default: each case gets the same
+// answer as in process, the server answers afterwards, and no worker
+// crashed on the way (a crash would be a clean malformed_document, but
+// none of these files should need one).
+func TestHostileIsolated(t *testing.T) {
+	if testing.Short() {
+		t.Skip("worker processes skipped in -short mode")
+	}
+	h := newHostileEnv(t, hostileSlowTimeout, true)
+	h.requireHealthy(t, "text")
+	for _, c := range hostileCases() {
+		t.Run(c.name, func(t *testing.T) {
+			c.run(t, h)
+			h.requireHealthy(t, c.family)
+		})
+	}
+	requireOK(t, h.do(t, http.MethodGet, "/api/v1/health", nil), http.StatusOK, nil)
+	st := h.s.pool.Stats()
+	t.Logf("pool: %+v", st)
+	if st.Documents == 0 {
+		t.Error("no document went to a worker")
+	}
+	if st.Crashes != 0 || st.StartFailures != 0 {
+		t.Errorf("workers crashed or failed to start: %+v", st)
 	}
 }
