@@ -298,10 +298,12 @@ func TestUploadSniffsContentNotName(t *testing.T) {
 
 func TestUnsupportedMediaType(t *testing.T) {
 	s := newStack(t, stackOptions{})
-	png := append([]byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"), make([]byte, 64)...)
+	// A bare ZIP archive (no Office or OpenDocument package): no parser
+	// reads it, whatever its name says. (Images are read by OCR.)
+	zip := append([]byte("PK\x05\x06"), make([]byte, 18)...)
 	var src server.Source
-	requireOK(t, s.upload(t, "picture.docx", png), 201, &src)
-	if src.MediaType != "image/png" {
+	requireOK(t, s.upload(t, "picture.docx", zip), 201, &src)
+	if src.MediaType != "application/zip" {
 		t.Fatalf("media type = %q", src.MediaType)
 	}
 	requireError(t, s.postJSON(t, "/api/v1/extract", map[string]any{"source_id": src.ID}), 415, server.CodeUnsupportedMediaType)
