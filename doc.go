@@ -15,11 +15,18 @@
 //     sniffing, and the Extractor, which runs a parser under a deadline, an
 //     output cap and a panic guard and returns a Document: text, pages with
 //     code-point offsets, metadata and warnings. Summary mode ranks
-//     sentences (extract/summary).
-//   - extract/txt, markdown, html, docx, pdf, csv, jsontext, xmltext, eml,
-//     rtf, odf: the built-in parsers, one package each, so an embedder
-//     pulls in only what it registers. extract/standard registers them all.
-//     extract/extracttest is the conformance suite any parser can run.
+//     sentences (extract/summary); chunking for retrieval (extract/chunk),
+//     language detection (extract/lang), and OCR of pages without a text
+//     layer through the OCR interface.
+//   - extract/txt, markdown, html, docx, pptx, xlsx, odf, epub, pdf, rtf,
+//     csv, jsontext, xmltext, eml, image: the built-in parsers, one package
+//     each, so an embedder pulls in only what it registers.
+//     extract/standard registers them all. extract/extracttest is the
+//     conformance suite any parser can run.
+//   - extract/ocr: the tesseract OCR engine (pdftoppm renders PDF pages).
+//   - extract/isolate: runs parsers in warm worker processes of the same
+//     binary (re-exec hook, deadline kill, rlimits, recycling), so a
+//     hostile file cannot take the server down.
 //   - [github.com/quarryhq/quarry/urlfetch]: the SSRF-safe fetcher for
 //     user-given URLs (dial-time address checks, capped redirects and bytes).
 //   - [github.com/quarryhq/quarry/storage]: SQLite through sqlx and
@@ -41,7 +48,7 @@
 //     the mapping from domain errors to contract codes (one function),
 //     per-operation security enforced by one middleware, login rate limits,
 //     request ids, JSON access logs, security headers, metrics, offline docs.
-//   - cmd/quarry: the binary (serve, extract, migrate, version), which reads
+//   - cmd/quarry: the binary (serve, extract, eval, migrate, user, version), which reads
 //     the configuration and wires the packages together.
 //
 // # Embedding
