@@ -240,7 +240,10 @@ func TestSniffTextFormats(t *testing.T) {
 const repoCorpus = "../../testdata/corpus"
 
 // parserOf names the parser each corpus format must reach by sniffing.
-var parserOf = map[string]string{"pptx": "pptx", "xlsx": "xlsx", "epub": "epub"}
+var parserOf = map[string]string{
+	"pptx": "pptx", "xlsx": "xlsx", "epub": "epub",
+	"odf": "odf", "rtf": "rtf", "csv": "csv", "eml": "eml", "json": "json", "xml": "xml",
+}
 
 // TestRepoCorpus extracts every file of the in-repository corpus through
 // the standard registry, sniffing its type from its content alone, and
