@@ -201,8 +201,8 @@ func (p *Parser) Parse(ctx context.Context, in extract.Input) (*extract.Document
 		read func(context.Context, *safezip.Reader, string) error
 	}{{"styles", num.readStyles}, {"numbering", num.readNumbering}} {
 		if r, ok := relOfType(rels, opt.typ); ok && hasNumbering {
-			if f := zr.Lookup(r.target); f != nil && f.Size <= maxPartBytes {
-				if err := opt.read(ctx, zr, r.target); isFatal(err) {
+			if f := zr.Lookup(r.Target); f != nil && f.Size <= maxPartBytes {
+				if err := opt.read(ctx, zr, r.Target); isFatal(err) {
 					return nil, err
 				}
 			}
@@ -220,10 +220,10 @@ func (p *Parser) Parse(ctx context.Context, in extract.Input) (*extract.Document
 		seen := map[string]bool{}
 		for _, kind := range []string{"header", "footer"} {
 			for _, r := range rels {
-				if !strings.HasSuffix(r.typ, "/"+kind) || zr.Lookup(r.target) == nil {
+				if !strings.HasSuffix(r.Type, "/"+kind) || zr.Lookup(r.Target) == nil {
 					continue
 				}
-				text, err := w.walkFile(ctx, zr, r.target)
+				text, err := w.walkFile(ctx, zr, r.Target)
 				if err != nil {
 					return nil, err
 				}
@@ -255,10 +255,10 @@ func (p *Parser) Parse(ctx context.Context, in extract.Input) (*extract.Document
 		w.notes = map[string]string{}
 		for _, kind := range []string{"footnotes", "endnotes"} {
 			r, ok := relOfType(rels, kind)
-			if !ok || zr.Lookup(r.target) == nil {
+			if !ok || zr.Lookup(r.Target) == nil {
 				continue
 			}
-			if _, err := w.walkFile(ctx, zr, r.target); err != nil {
+			if _, err := w.walkFile(ctx, zr, r.Target); err != nil {
 				return nil, err
 			}
 		}

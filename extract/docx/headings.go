@@ -96,8 +96,8 @@ func (w *walker) headings(ctx context.Context, zr *safezip.Reader, rels []rel, n
 	}
 	if !nb.read {
 		if r, ok := relOfType(rels, "styles"); ok {
-			if f := zr.Lookup(r.target); f != nil && f.Size <= maxPartBytes {
-				if err := nb.readStyles(ctx, zr, r.target); isFatal(err) {
+			if f := zr.Lookup(r.Target); f != nil && f.Size <= maxPartBytes {
+				if err := nb.readStyles(ctx, zr, r.Target); isFatal(err) {
 					return nil, err
 				}
 			}

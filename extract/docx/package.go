@@ -12,42 +12,18 @@ import (
 	"github.com/quarryhq/quarry/internal/safezip"
 )
 
-// rel is a relationship ([ooxml.Rel]) under the field names the parser
-// uses.
-type rel struct {
-	id, typ, target string
-}
+// rel is a package relationship.
+type rel = ooxml.Rel
 
 // readRels reads the relationships of part ([ooxml.ReadRels]; no size
 // cap beyond the archive's limits).
 func readRels(ctx context.Context, zr *safezip.Reader, part string) ([]rel, error) {
-	rs, err := ooxml.ReadRels(ctx, zr, part, 0)
-	var out []rel
-	for _, r := range rs {
-		out = append(out, rel{id: r.ID, typ: r.Type, target: r.Target})
-	}
-	return out, err
-}
-
-// toOOXML turns rels back into [ooxml.Rel] values.
-func toOOXML(rels []rel) []ooxml.Rel {
-	out := make([]ooxml.Rel, len(rels))
-	for i, r := range rels {
-		out[i] = ooxml.Rel{ID: r.id, Type: r.typ, Target: r.target}
-	}
-	return out
+	return ooxml.ReadRels(ctx, zr, part, 0)
 }
 
 // relOfType returns the first relationship whose type ends in "/"+suffix
 // (as [ooxml.RelOfType]).
-func relOfType(rels []rel, suffix string) (rel, bool) {
-	for _, r := range rels {
-		if strings.HasSuffix(r.typ, "/"+suffix) {
-			return r, true
-		}
-	}
-	return rel{}, false
-}
+func relOfType(rels []rel, suffix string) (rel, bool) { return ooxml.RelOfType(rels, suffix) }
 
 // mainContentTypes are the content types of a WordprocessingML main part,
 // with the media type of the package each one makes.
@@ -61,7 +37,7 @@ var mainContentTypes = []ooxml.MainType{
 // mainPart finds the main document part ([ooxml.MainPart]), else
 // word/document.xml.
 func mainPart(ctx context.Context, zr *safezip.Reader, pkgRels []rel) (string, error) {
-	return ooxml.MainPart(ctx, zr, toOOXML(pkgRels), mainContentTypes, "word/document.xml", 0)
+	return ooxml.MainPart(ctx, zr, pkgRels, mainContentTypes, "word/document.xml", 0)
 }
 
 // isFatal reports whether err must stop the extraction even when it comes
@@ -72,7 +48,7 @@ func isFatal(err error) bool { return ooxml.IsFatal(err) }
 // readCore reads title, author, language and dates from the core
 // properties part ([ooxml.ReadCore]).
 func readCore(ctx context.Context, zr *safezip.Reader, pkgRels []rel, md *extract.Metadata) error {
-	return ooxml.ReadCore(ctx, zr, toOOXML(pkgRels), md, 0)
+	return ooxml.ReadCore(ctx, zr, pkgRels, md, 0)
 }
 
 // numbering holds the list definitions of numbering.xml and the list

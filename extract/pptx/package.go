@@ -3,7 +3,6 @@ package pptx
 import (
 	"context"
 	"encoding/xml"
-	"strings"
 
 	"github.com/quarryhq/quarry/extract"
 	"github.com/quarryhq/quarry/internal/ooxml"
@@ -24,51 +23,20 @@ func relAttr(se xml.StartElement, local string) string { return ooxml.RelAttr(se
 // presentation, properties) whose content is not text.
 const maxPartBytes = 16 << 20
 
-// rel is a relationship ([ooxml.Rel]) under the field names the parser
-// uses.
-type rel struct {
-	id, typ, target string
-}
+// rel is a package relationship.
+type rel = ooxml.Rel
 
 // readRels reads the relationships of part ([ooxml.ReadRels]).
 func readRels(ctx context.Context, zr *safezip.Reader, part string) ([]rel, error) {
-	rs, err := ooxml.ReadRels(ctx, zr, part, maxPartBytes)
-	var out []rel
-	for _, r := range rs {
-		out = append(out, rel{id: r.ID, typ: r.Type, target: r.Target})
-	}
-	return out, err
-}
-
-// toOOXML turns rels back into [ooxml.Rel] values.
-func toOOXML(rels []rel) []ooxml.Rel {
-	out := make([]ooxml.Rel, len(rels))
-	for i, r := range rels {
-		out[i] = ooxml.Rel{ID: r.id, Type: r.typ, Target: r.target}
-	}
-	return out
+	return ooxml.ReadRels(ctx, zr, part, maxPartBytes)
 }
 
 // relOfType returns the first relationship whose type ends in "/"+suffix
 // (as [ooxml.RelOfType]).
-func relOfType(rels []rel, suffix string) (rel, bool) {
-	for _, r := range rels {
-		if strings.HasSuffix(r.typ, "/"+suffix) {
-			return r, true
-		}
-	}
-	return rel{}, false
-}
+func relOfType(rels []rel, suffix string) (rel, bool) { return ooxml.RelOfType(rels, suffix) }
 
 // relByID returns the relationship with the given id (as [ooxml.RelByID]).
-func relByID(rels []rel, id string) (rel, bool) {
-	for _, r := range rels {
-		if r.id == id {
-			return r, true
-		}
-	}
-	return rel{}, false
-}
+func relByID(rels []rel, id string) (rel, bool) { return ooxml.RelByID(rels, id) }
 
 // mainContentTypes are the content types of a PresentationML main part,
 // with the media type of the package each one makes.
@@ -84,7 +52,7 @@ var mainContentTypes = []ooxml.MainType{
 // mainPart finds the presentation part ([ooxml.MainPart]), else
 // ppt/presentation.xml. It returns "" when there is none.
 func mainPart(ctx context.Context, zr *safezip.Reader, pkgRels []rel) (string, error) {
-	return ooxml.MainPart(ctx, zr, toOOXML(pkgRels), mainContentTypes, "ppt/presentation.xml", maxPartBytes)
+	return ooxml.MainPart(ctx, zr, pkgRels, mainContentTypes, "ppt/presentation.xml", maxPartBytes)
 }
 
 // isFatal reports whether err must stop the extraction even when it comes
@@ -93,7 +61,7 @@ func isFatal(err error) bool { return ooxml.IsFatal(err) }
 
 // readCore reads the core properties into md ([ooxml.ReadCore]).
 func readCore(ctx context.Context, zr *safezip.Reader, pkgRels []rel, md *extract.Metadata) error {
-	return ooxml.ReadCore(ctx, zr, toOOXML(pkgRels), md, maxPartBytes)
+	return ooxml.ReadCore(ctx, zr, pkgRels, md, maxPartBytes)
 }
 
 // checkCFB refuses an encrypted package or a legacy .ppt

@@ -229,13 +229,13 @@ func (d *deck) slide(part string) (text, title string, err error) {
 	full := err != nil
 	// Placeholders without a position of their own sit where the layout,
 	// else the master, puts them.
-	if r, ok := relOfType(rels, "slideLayout"); ok && r.target != part {
-		layout := d.positions(r.target)
+	if r, ok := relOfType(rels, "slideLayout"); ok && r.Target != part {
+		layout := d.positions(r.Target)
 		var master map[string]pos
-		if lrels, err := readRels(d.ctx, d.zr, r.target); isFatal(err) {
+		if lrels, err := readRels(d.ctx, d.zr, r.Target); isFatal(err) {
 			return "", "", err
-		} else if m, ok := relOfType(lrels, "slideMaster"); ok && m.target != part && m.target != r.target {
-			master = d.positions(m.target)
+		} else if m, ok := relOfType(lrels, "slideMaster"); ok && m.Target != part && m.Target != r.Target {
+			master = d.positions(m.Target)
 		}
 		inherit(root, layout, master)
 	}
@@ -246,8 +246,8 @@ func (d *deck) slide(part string) (text, title string, err error) {
 	title = titleText(root)
 	text = strings.Join(blocks(root, d.furniture, nil), "\n\n")
 	if d.notes && !d.budget.full {
-		if r, ok := relOfType(rels, "notesSlide"); ok && r.target != part && d.zr.Lookup(r.target) != nil {
-			notes, err := d.tree(r.target, false)
+		if r, ok := relOfType(rels, "notesSlide"); ok && r.Target != part && d.zr.Lookup(r.Target) != nil {
+			notes, err := d.tree(r.Target, false)
 			if err != nil && !errors.Is(err, errFull) {
 				if isFatal(err) {
 					return "", "", err
@@ -314,10 +314,10 @@ func (d *deck) diagrams(root *shape, rels []rel) {
 			continue
 		}
 		r, ok := relByID(rels, k.diagram)
-		if !ok || d.zr.Lookup(r.target) == nil {
+		if !ok || d.zr.Lookup(r.Target) == nil {
 			continue
 		}
-		paras, err := d.diagramText(r.target)
+		paras, err := d.diagramText(r.Target)
 		if err == nil || errors.Is(err, errFull) {
 			k.paras = append(k.paras, paras...)
 		}
@@ -407,8 +407,8 @@ func slideList(ctx context.Context, zr *safezip.Reader, main string) ([]string, 
 		switch se.Name.Local {
 		case "sldId":
 			r, ok := relByID(rels, relAttr(se, "id"))
-			target := r.target
-			if !ok || !strings.HasSuffix(r.typ, "/slide") || target == main {
+			target := r.Target
+			if !ok || !strings.HasSuffix(r.Type, "/slide") || target == main {
 				target = ""
 			}
 			if target != "" && seen[target] {
@@ -430,8 +430,8 @@ func slideList(ctx context.Context, zr *safezip.Reader, main string) ([]string, 
 	}
 	var parts []string
 	for _, r := range rels {
-		if strings.HasSuffix(r.typ, "/slide") && r.target != main && !slices.Contains(parts, r.target) {
-			parts = append(parts, r.target)
+		if strings.HasSuffix(r.Type, "/slide") && r.Target != main && !slices.Contains(parts, r.Target) {
+			parts = append(parts, r.Target)
 		}
 	}
 	slices.SortFunc(parts, naturalCompare)

@@ -109,22 +109,22 @@ func (p *Parser) Parse(ctx context.Context, in extract.Input) (*extract.Document
 	for _, s := range infos {
 		r, ok := relByID(rels, s.rid)
 		switch {
-		case !ok || !strings.HasSuffix(r.typ, "/worksheet") || r.target == main:
+		case !ok || !strings.HasSuffix(r.Type, "/worksheet") || r.Target == main:
 			continue // chart sheets, dialog and macro sheets: no cells
 		case !p.opts.HiddenSheets && (s.state == "hidden" || s.state == "veryHidden"):
 			continue
-		case seenName[strings.ToLower(s.name)] || seenPart[r.target]:
+		case seenName[strings.ToLower(s.name)] || seenPart[r.Target]:
 			continue // a sheet listed twice is read once
-		case zr.Lookup(r.target) == nil:
+		case zr.Lookup(r.Target) == nil:
 			warnings = append(warnings, extract.Warning{Code: extract.WarnPageFailed,
 				Message: "sheet " + strconv.Quote(cutRunes(s.name, 64)) + " is missing from the package"})
 			continue
 		}
-		seenName[strings.ToLower(s.name)], seenPart[r.target] = true, true
+		seenName[strings.ToLower(s.name)], seenPart[r.Target] = true, true
 		if eligible++; len(sheets) == lim.MaxPages {
 			continue
 		}
-		sheets = append(sheets, sheetRef{name: s.name, part: r.target, page: len(sheets) + 1})
+		sheets = append(sheets, sheetRef{name: s.name, part: r.Target, page: len(sheets) + 1})
 	}
 	if eligible > len(sheets) {
 		warnings = append(warnings, extract.Warning{Code: extract.WarnTruncated,
@@ -171,14 +171,14 @@ func (p *Parser) Parse(ctx context.Context, in extract.Input) (*extract.Document
 func (p *Parser) sheets(ctx context.Context, zr *safezip.Reader, rels []rel, sheets []sheetRef, date1904 bool, lim extract.Limits) (pages []extract.Page, warnings []extract.Warning, truncated bool, err error) {
 	rb := newRebuilder(ctx, zr, lim.MaxChars, p.caps)
 	hasSST := false
-	if r, ok := relOfType(rels, "sharedStrings"); ok && zr.Lookup(r.target) != nil {
-		if err := rb.sharedStrings(r.target); err != nil {
+	if r, ok := relOfType(rels, "sharedStrings"); ok && zr.Lookup(r.Target) != nil {
+		if err := rb.sharedStrings(r.Target); err != nil {
 			return nil, nil, false, fmt.Errorf("xlsx: %w", err)
 		}
 		hasSST = true
 	}
 	if r, ok := relOfType(rels, "styles"); ok {
-		if err := rb.stylesPart(r.target); err != nil {
+		if err := rb.stylesPart(r.Target); err != nil {
 			return nil, nil, false, fmt.Errorf("xlsx: %w", err)
 		}
 	}
