@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"github.com/quarryhq/quarry/assist"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -113,6 +114,17 @@ func ErrorCode(err error) (code, message string) {
 		return CodeValidationError, ve.Error()
 	}
 	switch {
+	case errors.As(err, new(*assist.ValidationError)):
+		ve, _ := errors.AsType[*assist.ValidationError](err)
+		return CodeValidationError, ve.Field + ": " + ve.Reason
+	case errors.Is(err, assist.ErrUpstreamTimeout):
+		return CodeUpstreamTimeout, "the language model did not answer in time"
+	case errors.Is(err, assist.ErrRateLimited):
+		return CodeDependencyUnavailable, "the language model is rate limited; retry later"
+	case errors.Is(err, assist.ErrUnavailable):
+		return CodeDependencyUnavailable, "this task needs a language model, and none is configured or reachable (QUARRY_LLM_URL)"
+	case errors.Is(err, assist.ErrUpstream):
+		return CodeFetchFailed, "the language model failed"
 	case errors.Is(err, auth.ErrTokenReused):
 		return CodeTokenReused, "the refresh token was already used; the session is revoked"
 	case errors.Is(err, auth.ErrTokenExpired):
@@ -187,6 +199,9 @@ func (s *Server) fail(ctx context.Context, err error) error {
 	}
 	if code == CodeValidationError && errors.Is(err, sources.ErrEmpty) {
 		details = []ErrorDetail{{Field: "file", Message: "the file is empty"}}
+	}
+	if ve, ok := errors.AsType[*assist.ValidationError](err); ok {
+		details = []ErrorDetail{{Field: "body." + ve.Field, Message: ve.Reason}}
 	}
 	switch {
 	case errors.Is(err, context.Canceled):

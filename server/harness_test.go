@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/quarryhq/quarry/assist"
 	"github.com/quarryhq/quarry/extract/isolate"
 	"io"
 	"log/slog"
@@ -64,6 +65,20 @@ type stackOptions struct {
 	// isolated runs the parsers in worker processes (this test binary,
 	// see TestMain), as `quarry serve` does by default.
 	isolated bool
+	// assistProvider answers /ai-assist (default: the extractive one).
+	assistProvider assist.Provider
+}
+
+func (o stackOptions) assistService(t testing.TB, log *slog.Logger) *assist.Service {
+	p := o.assistProvider
+	if p == nil {
+		p = assist.Extractive{}
+	}
+	svc, err := assist.New(assist.Config{Provider: p, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return svc
 }
 
 // syncBuffer collects the server's log lines.
@@ -159,7 +174,7 @@ func newStack(t testing.TB, o stackOptions) *stack {
 	}
 	srv, err := server.New(cfg,
 		server.Deps{Sources: svc, Extractor: ex, Checks: map[string]server.Pinger{"db": db, "storage": blobs},
-			Auth: authSvc, Audit: rec, Flags: flagSvc})
+			Auth: authSvc, Audit: rec, Flags: flagSvc, Assist: o.assistService(t, log)})
 	if err != nil {
 		t.Fatal(err)
 	}

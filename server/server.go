@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/quarryhq/quarry/assist"
 	"log/slog"
 	"net"
 	"net/http"
@@ -135,6 +136,9 @@ type Deps struct {
 	Audit *audit.Recorder
 	// Flags turns features on and off per tenant (optional).
 	Flags *flags.Service
+	// Assist serves POST /ai-assist (optional: without it the endpoint
+	// answers 503 dependency_unavailable).
+	Assist *assist.Service
 }
 
 // Server is Quarry's HTTP server: the /api/v1 contract on huma v2 and chi v5.
@@ -191,6 +195,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	s.bindAuth()
 	s.bindSources()
 	s.bindExtract()
+	s.bindAssist()
 	s.bindAdmin()
 	return s, nil
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/quarryhq/quarry/extract/isolate"
 	"io"
 	"net/netip"
+	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -51,6 +52,9 @@ type Config struct {
 	Workers         int           `yaml:"workers" env:"QUARRY_WORKERS" help:"warm parser worker processes (default 0: the CPUs Go uses)"`
 	WorkerMemory    int64         `yaml:"worker_memory" env:"QUARRY_WORKER_MEMORY" help:"memory limit of one parser worker, in bytes (rlimit and GOMEMLIMIT)"`
 	WorkerMaxDocs   int           `yaml:"worker_max_docs" env:"QUARRY_WORKER_MAX_DOCS" help:"documents a parser worker reads before it is replaced"`
+	LLMURL          string        `yaml:"llm_url" env:"QUARRY_LLM_URL" help:"OpenAI-compatible chat-completions server for ai-assist, such as http://127.0.0.1:11434/v1 (default: the offline extractive provider)"`
+	LLMModel        string        `yaml:"llm_model" env:"QUARRY_LLM_MODEL" help:"model name on the LLM server (required with llm_url)"`
+	LLMAPIKey       string        `yaml:"llm_api_key" env:"QUARRY_LLM_API_KEY" help:"API key of the LLM server, if it needs one"`
 }
 
 func defaultConfig() Config {
@@ -209,6 +213,14 @@ func (c Config) validate() error {
 		return fmt.Errorf("QUARRY_WORKER_MEMORY (worker_memory) must be at least %d bytes", isolate.MinMemoryLimit)
 	case c.WorkerMaxDocs <= 0:
 		return errors.New("QUARRY_WORKER_MAX_DOCS (worker_max_docs) must be positive")
+	}
+	if c.LLMURL != "" && c.LLMModel == "" {
+		return errors.New("QUARRY_LLM_MODEL (llm_model) is required with QUARRY_LLM_URL")
+	}
+	if c.LLMURL != "" {
+		if u, err := url.Parse(c.LLMURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("QUARRY_LLM_URL (llm_url): want an http(s) URL, got %q", c.LLMURL)
+		}
 	}
 	switch strings.ToLower(c.Isolation) {
 	case "process", "off":

@@ -231,6 +231,22 @@ func TestServeEndToEnd(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.Contains(x.Data.Text, "Hello from the binary.") || strings.Contains(x.Data.Text, "alert") || x.Data.Metadata.Title != "Hello" {
 		t.Fatalf("extract: %d %+v", resp.StatusCode, x)
 	}
+	// ai-assist answers from the stored source with the offline provider.
+	resp, err = http.Post(base+"/api/v1/ai-assist", "application/json", strings.NewReader(`{"task":"ask","source_id":"`+up.Data.ID+`","question":"Where is hello from?"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var as struct {
+		Data struct {
+			Output, Provider string
+			Citations        []struct{ Start, End int }
+		} `json:"data"`
+	}
+	json.NewDecoder(resp.Body).Decode(&as)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || as.Data.Provider != "extractive" || !strings.Contains(as.Data.Output, "binary") || len(as.Data.Citations) == 0 {
+		t.Fatalf("ai-assist: %d %+v", resp.StatusCode, as)
+	}
 	// The extraction ran in a parser worker process (QUARRY_ISOLATION
 	// defaults to process), as /metrics shows.
 	resp, err = http.Get(base + "/metrics")
@@ -294,6 +310,8 @@ func TestIsolationConfig(t *testing.T) {
 		{map[string]string{"QUARRY_WORKERS": "-2"}, "QUARRY_WORKERS"},
 		{map[string]string{"QUARRY_WORKER_MEMORY": "1000"}, "QUARRY_WORKER_MEMORY"},
 		{map[string]string{"QUARRY_WORKER_MAX_DOCS": "0"}, "QUARRY_WORKER_MAX_DOCS"},
+		{map[string]string{"QUARRY_LLM_URL": "http://127.0.0.1:11434/v1"}, "QUARRY_LLM_MODEL"},
+		{map[string]string{"QUARRY_LLM_URL": "ftp://x", "QUARRY_LLM_MODEL": "m"}, "QUARRY_LLM_URL"},
 	} {
 		fs := flag.NewFlagSet("t", flag.ContinueOnError)
 		fs.SetOutput(io.Discard)

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"github.com/VictoriaMetrics/metrics"
+	"github.com/quarryhq/quarry/assist"
 	"github.com/quarryhq/quarry/extract/isolate"
 	"io"
 	"log/slog"
@@ -92,6 +93,7 @@ func newPool(cfg Config, ex *extract.Extractor, log *slog.Logger) (*isolate.Pool
 			"QUARRY_LOG_LEVEL=" + cfg.LogLevel,
 			"QUARRY_LOG_FORMAT=" + cfg.LogFormat,
 			"QUARRY_JWT_SECRET=", // workers parse; they sign nothing
+			"QUARRY_LLM_API_KEY=",
 		},
 	})
 	if errors.Is(err, errors.ErrUnsupported) {
@@ -273,6 +275,10 @@ func serve(ctx context.Context, args []string, _, stderr io.Writer, getenv func(
 		log.Warn("authentication is required and there is no user yet; create the first admin with: " +
 			"printf '%s\n' \"$PASSWORD\" | quarry user create --email admin@example.org --role admin --password-stdin")
 	}
+	assistSvc, err := newAssist(cfg, log)
+	if err != nil {
+		return err
+	}
 	srv, err := server.New(server.Config{
 		Version:         buildVersion(),
 		Logger:          log,
@@ -289,6 +295,7 @@ func serve(ctx context.Context, args []string, _, stderr io.Writer, getenv func(
 		Auth:      a.auth,
 		Audit:     a.audit,
 		Flags:     a.flags,
+		Assist:    assistSvc,
 	})
 	if err != nil {
 		return err
@@ -314,4 +321,23 @@ func exportPoolMetrics(set *metrics.Set, pool *isolate.Pool) {
 		metrics.WriteGaugeUint64(w, "quarry_parser_workers_busy", uint64(max(s.Busy, 0)))
 		metrics.WriteGaugeUint64(w, "quarry_parser_waiting", uint64(max(s.Waiting, 0)))
 	})
+}
+
+// newAssist builds the ai-assist service: an OpenAI-compatible server when
+// QUARRY_LLM_URL is set, else the offline extractive provider (summaries,
+// titles and answers with citations; rewrite and translate then answer
+// dependency_unavailable).
+func newAssist(cfg Config, log *slog.Logger) (*assist.Service, error) {
+	var p assist.Provider = assist.Extractive{}
+	if cfg.LLMURL != "" {
+		llm, err := assist.NewOpenAI(assist.OpenAIConfig{BaseURL: cfg.LLMURL, Model: cfg.LLMModel, APIKey: cfg.LLMAPIKey})
+		if err != nil {
+			return nil, fmt.Errorf("QUARRY_LLM_URL (llm_url): %w", err)
+		}
+		p = llm
+		log.Info("ai-assist uses a language model", "url", cfg.LLMURL, "model", cfg.LLMModel)
+	} else {
+		log.Info("ai-assist uses the offline extractive provider (QUARRY_LLM_URL is not set): rewrite and translate are unavailable")
+	}
+	return assist.New(assist.Config{Provider: p, Logger: log})
 }
