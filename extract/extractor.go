@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/quarryhq/quarry/internal/runes"
 	"io"
 	"log/slog"
 	"runtime/debug"
@@ -295,7 +296,7 @@ func normalize(doc *Document, selected map[int]bool, maxChars int) {
 		}
 		n := utf8.RuneCountInString(pg.Text)
 		if offset+n > maxChars {
-			pg.Text = cutRunes(pg.Text, maxChars-offset)
+			pg.Text = runes.Cut(pg.Text, maxChars-offset)
 			n = utf8.RuneCountInString(pg.Text)
 			truncated = true
 		}
@@ -322,20 +323,6 @@ func cleanText(s string) string {
 	s = strings.ToValidUTF8(s, "\uFFFD")
 	if strings.ContainsAny(s, "\r\x00") {
 		s = strings.NewReplacer("\r\n", "\n", "\r", "\n", "\x00", "").Replace(s)
-	}
-	return s
-}
-
-func cutRunes(s string, n int) string {
-	if n <= 0 {
-		return ""
-	}
-	i := 0
-	for j := range s {
-		if i == n {
-			return s[:j]
-		}
-		i++
 	}
 	return s
 }

@@ -3,6 +3,7 @@ package docx
 import (
 	"encoding/xml"
 	"fmt"
+	"github.com/quarryhq/quarry/internal/runes"
 	"io"
 	"strconv"
 	"strings"
@@ -132,7 +133,7 @@ func (w *walker) write(s string) {
 	}
 	n := utf8.RuneCountInString(s)
 	if over := w.chars + n - (w.maxChars + 1); over > 0 {
-		s = cutRunes(s, n-over)
+		s = runes.Cut(s, n-over)
 		n -= over
 	}
 	f.buf.WriteString(s)
@@ -146,18 +147,6 @@ func (w *walker) count(n int) {
 	if w.chars > w.maxChars {
 		w.full = true
 	}
-}
-
-// cutRunes returns the first n code points of s.
-func cutRunes(s string, n int) string {
-	i := 0
-	for j := range s {
-		if i == n {
-			return s[:j]
-		}
-		i++
-	}
-	return s
 }
 
 // walkPart reads a whole part into a fresh root frame and returns its

@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/quarryhq/quarry/internal/runes"
 	"io"
 	"strconv"
 	"strings"
@@ -274,7 +275,7 @@ func (p *Parser) Parse(ctx context.Context, in extract.Input) (*extract.Document
 	if w.full {
 		// Stopped at the output cap: cut exactly there and say so (the
 		// Extractor only notices text longer than the cap).
-		doc.Text = cutRunes(doc.Text, maxChars)
+		doc.Text = runes.Cut(doc.Text, maxChars)
 		doc.Warnings = append(doc.Warnings, extract.Warning{
 			Code:    extract.WarnTruncated,
 			Message: "the text was cut at " + strconv.Itoa(maxChars) + " characters",

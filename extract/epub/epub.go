@@ -7,6 +7,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"github.com/quarryhq/quarry/internal/runes"
 	"io"
 	"io/fs"
 	"net/url"
@@ -203,7 +204,7 @@ func (p *Parser) Parse(ctx context.Context, in extract.Input) (*extract.Document
 			continue // a cover or an image page
 		}
 		if n := utf8.RuneCountInString(text); n > budget {
-			text, full = cutRunes(text, budget), true
+			text, full = runes.Cut(text, budget), true
 		}
 		number := len(doc.Pages) + 1
 		doc.Pages = append(doc.Pages, extract.Page{Number: number, Text: text})
@@ -334,7 +335,7 @@ func checkMimetype(zr *safezip.Reader) error {
 		return fmt.Errorf("epub: %w", err)
 	}
 	if t := strings.TrimSpace(string(b)); t != MediaTypeEPUB && t != "" {
-		return fmt.Errorf("epub: %w: the package is of type %q", extract.ErrUnsupportedFormat, cutRunes(strings.ToValidUTF8(t, "?"), 100))
+		return fmt.Errorf("epub: %w: the package is of type %q", extract.ErrUnsupportedFormat, runes.Cut(strings.ToValidUTF8(t, "?"), 100))
 	}
 	return nil
 }
@@ -535,21 +536,6 @@ func parseDate(s string) *time.Time {
 		}
 	}
 	return nil
-}
-
-// cutRunes returns the first n code points of s.
-func cutRunes(s string, n int) string {
-	if n <= 0 {
-		return ""
-	}
-	i := 0
-	for j := range s {
-		if i == n {
-			return s[:j]
-		}
-		i++
-	}
-	return s
 }
 
 // Interface guards.

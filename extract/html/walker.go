@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/quarryhq/quarry/internal/runes"
 	"io"
 	"strings"
 	"unicode/utf8"
@@ -149,7 +150,7 @@ func (w *walker) put(s string) {
 	n := utf8.RuneCountInString(s)
 	if w.chars+n > w.maxChars {
 		// Keep one code point over the cap so that the Extractor warns.
-		s = cut(s, w.maxChars+1-w.chars)
+		s = runes.Cut(s, w.maxChars+1-w.chars)
 		w.full = true
 	}
 	w.chars += n
@@ -214,17 +215,6 @@ func (w *walker) content() (string, []hspan) {
 		return t, hs
 	}
 	return w.b.String(), w.headings
-}
-
-func cut(s string, n int) string {
-	i := 0
-	for j := range s {
-		if i == n {
-			return s[:j]
-		}
-		i++
-	}
-	return s
 }
 
 // text adds a text token. Only HTML white space collapses, not U+00A0.

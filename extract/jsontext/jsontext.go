@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/quarryhq/quarry/internal/runes"
 	"io"
 	"strings"
 	"unicode"
@@ -135,7 +136,7 @@ func (w *walker) token(tok json.Token) error {
 	case string:
 		v = t
 		if len(w.stack) == 1 && w.values == 1 && w.stack[0].object && string(w.path) == "title" && w.title == "" {
-			w.title = clip(strings.Join(strings.Fields(t), " "), maxTitle)
+			w.title = runes.Cut(strings.Join(strings.Fields(t), " "), maxTitle)
 		}
 	case json.Number:
 		v = t.String()
@@ -199,18 +200,6 @@ func appendKey(b []byte, key string) []byte {
 		b = utf8.AppendRune(b, r)
 	}
 	return b
-}
-
-// clip cuts s to n code points.
-func clip(s string, n int) string {
-	i := 0
-	for j := range s {
-		if i == n {
-			return s[:j]
-		}
-		i++
-	}
-	return s
 }
 
 var (

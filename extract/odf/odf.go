@@ -7,6 +7,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"github.com/quarryhq/quarry/internal/runes"
 	"io"
 	"slices"
 	"strconv"
@@ -135,7 +136,7 @@ func (p *Parser) Parse(ctx context.Context, in extract.Input) (*extract.Document
 		}
 		budget := maxChars
 		for i, t := range pages {
-			t = cutRunes(t, budget)
+			t = runes.Cut(t, budget)
 			budget -= utf8.RuneCountInString(t)
 			doc.Pages = append(doc.Pages, extract.Page{Number: i + 1, Text: t})
 			if budget <= 0 && i+1 < len(pages) {
@@ -153,7 +154,7 @@ func (p *Parser) Parse(ctx context.Context, in extract.Input) (*extract.Document
 	}
 	if utf8.RuneCountInString(doc.Text) > maxChars {
 		w.full = true
-		doc.Text = cutRunes(doc.Text, maxChars)
+		doc.Text = runes.Cut(doc.Text, maxChars)
 	}
 	if !w.paged {
 		doc.Headings = w.placeHeadings(doc.Text)
@@ -192,7 +193,7 @@ func checkMimetype(zr *safezip.Reader) error {
 	}
 	t := strings.TrimSpace(string(b))
 	if !slices.Contains(mediaTypes, t) {
-		return fmt.Errorf("odf: %w: the package is of type %q", extract.ErrUnsupportedFormat, cutRunes(strings.ToValidUTF8(t, "?"), 100))
+		return fmt.Errorf("odf: %w: the package is of type %q", extract.ErrUnsupportedFormat, runes.Cut(strings.ToValidUTF8(t, "?"), 100))
 	}
 	return nil
 }
@@ -303,21 +304,6 @@ func parseDate(s string) *time.Time {
 		}
 	}
 	return nil
-}
-
-// cutRunes returns the first n code points of s.
-func cutRunes(s string, n int) string {
-	if n <= 0 {
-		return ""
-	}
-	i := 0
-	for j := range s {
-		if i == n {
-			return s[:j]
-		}
-		i++
-	}
-	return s
 }
 
 // Interface guards.

@@ -5,6 +5,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"github.com/quarryhq/quarry/internal/runes"
 	"io"
 	"slices"
 	"strconv"
@@ -194,7 +195,7 @@ func (d *deck) cut(doc *extract.Document) {
 		}
 		n := utf8.RuneCountInString(t)
 		if n > rest {
-			doc.Pages[i].Text = cutRunes(t, rest)
+			doc.Pages[i].Text = runes.Cut(t, rest)
 			doc.Pages = doc.Pages[:i+1]
 			d.budget.full = true
 			break
@@ -481,21 +482,6 @@ func joinBlocks(blocks []string) string {
 		b.WriteString(s)
 	}
 	return b.String()
-}
-
-// cutRunes returns the first n code points of s.
-func cutRunes(s string, n int) string {
-	if n <= 0 {
-		return ""
-	}
-	i := 0
-	for j := range s {
-		if i == n {
-			return s[:j]
-		}
-		i++
-	}
-	return s
 }
 
 // Interface guards.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/xml"
 	"fmt"
+	"github.com/quarryhq/quarry/internal/runes"
 	"io"
 	"slices"
 	"strconv"
@@ -117,7 +118,7 @@ func (p *Parser) Parse(ctx context.Context, in extract.Input) (*extract.Document
 			continue // a sheet listed twice is read once
 		case zr.Lookup(r.Target) == nil:
 			warnings = append(warnings, extract.Warning{Code: extract.WarnPageFailed,
-				Message: "sheet " + strconv.Quote(cutRunes(s.name, 64)) + " is missing from the package"})
+				Message: "sheet " + strconv.Quote(runes.Cut(s.name, 64)) + " is missing from the package"})
 			continue
 		}
 		seenName[strings.ToLower(s.name)], seenPart[r.Target] = true, true
@@ -189,11 +190,11 @@ func (p *Parser) sheets(ctx context.Context, zr *safezip.Reader, rels []rel, she
 		}
 		err := rb.worksheet(s.part, len(kept)+1)
 		if isFatal(err) {
-			return nil, nil, false, fmt.Errorf("xlsx: sheet %q: %w", cutRunes(s.name, 64), err)
+			return nil, nil, false, fmt.Errorf("xlsx: sheet %q: %w", runes.Cut(s.name, 64), err)
 		}
 		if err != nil {
 			warnings = append(warnings, extract.Warning{Code: extract.WarnPageFailed,
-				Message: "sheet " + strconv.Quote(cutRunes(s.name, 64)) + " could not be read: " + err.Error()})
+				Message: "sheet " + strconv.Quote(runes.Cut(s.name, 64)) + " could not be read: " + err.Error()})
 			continue
 		}
 		s.page = len(kept) + 1
@@ -266,7 +267,7 @@ func readSheet(ctx context.Context, f *excelize.File, sheet, name string, budget
 	name = cellSpace.Replace(name)
 	n = utf8.RuneCountInString(name)
 	if n > budget {
-		return cutRunes(name, budget), budget, true, nil
+		return runes.Cut(name, budget), budget, true, nil
 	}
 	b.WriteString(name)
 	rows, err := f.Rows(sheet)
@@ -296,7 +297,7 @@ func readSheet(ctx context.Context, f *excelize.File, sheet, name string, budget
 		line := "\n" + strings.Join(cols, "\t")
 		m := utf8.RuneCountInString(line)
 		if n+m > budget {
-			b.WriteString(cutRunes(line, budget-n))
+			b.WriteString(runes.Cut(line, budget-n))
 			return b.String(), budget, true, nil
 		}
 		b.WriteString(line)
@@ -346,21 +347,6 @@ func readWorkbook(ctx context.Context, zr *safezip.Reader, part string) ([]sheet
 			}
 		}
 	}
-}
-
-// cutRunes returns the first n code points of s.
-func cutRunes(s string, n int) string {
-	if n <= 0 {
-		return ""
-	}
-	i := 0
-	for j := range s {
-		if i == n {
-			return s[:j]
-		}
-		i++
-	}
-	return s
 }
 
 // Interface guards.

@@ -6,6 +6,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"github.com/quarryhq/quarry/internal/runes"
 	"io"
 	"regexp"
 	"strings"
@@ -179,7 +180,7 @@ func (w *walker) token(tok xml.Token) error {
 			w.brk, w.brkParent = true, depth-1
 		}
 		if w.titleDepth == depth {
-			w.title = clip(strings.Join(strings.Fields(w.tb.String()), " "), maxTitle)
+			w.title = runes.Cut(strings.Join(strings.Fields(w.tb.String()), " "), maxTitle)
 			w.titleDepth, w.titleDone = 0, true
 			w.tb.Reset()
 		}
@@ -242,18 +243,6 @@ func isSpace(r rune) bool {
 		return true
 	}
 	return false
-}
-
-// clip cuts s to n code points.
-func clip(s string, n int) string {
-	i := 0
-	for j := range s {
-		if i == n {
-			return s[:j]
-		}
-		i++
-	}
-	return s
 }
 
 var (
