@@ -2,9 +2,7 @@ package server
 
 import (
 	"context"
-	"errors"
 	"net/http"
-	"strconv"
 
 	"github.com/danielgtaylor/huma/v2"
 
@@ -80,13 +78,7 @@ func (s *Server) assist(ctx context.Context, in *assistInput) (*assistOutput, er
 	}
 	res, err := s.deps.Assist.Do(ctx, assist.Task{Kind: assist.Kind(b.Task), Text: text, Instruction: b.Instruction, Question: b.Question, Language: b.Language})
 	if err != nil {
-		e := s.fail(ctx, err)
-		if ue, ok := errors.AsType[*assist.UpstreamError](err); ok && ue.RetryAfter > 0 {
-			if env, ok := e.(*errorEnvelope); ok && env.GetHeaders().Get("Retry-After") != "" {
-				env.GetHeaders().Set("Retry-After", strconv.Itoa(int((ue.RetryAfter+999e6)/1e9)))
-			}
-		}
-		return nil, e
+		return nil, s.fail(ctx, err)
 	}
 	return &assistOutput{Body: ok(ctx, AssistResult{
 		Task: string(res.Task), Output: res.Output, Provider: res.Provider, Model: res.Model,

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/quarryhq/quarry/auth"
 	"github.com/quarryhq/quarry/extract"
@@ -215,5 +216,10 @@ func (s *Server) fail(ctx context.Context, err error) error {
 	}
 	e := newError(status, code, msg, details...)
 	e.RequestID = requestIDFrom(ctx)
+	// An upstream's own Retry-After (an LLM server's 429 or 503) beats
+	// the default on the answers that carry one.
+	if ue, ok := errors.AsType[*assist.UpstreamError](err); ok && ue.RetryAfter > 0 && e.GetHeaders().Get("Retry-After") != "" {
+		e.GetHeaders().Set("Retry-After", strconv.Itoa(int((ue.RetryAfter+time.Second-1)/time.Second)))
+	}
 	return e
 }
