@@ -2,11 +2,11 @@ package docx
 
 import (
 	"bytes"
-	"compress/flate"
 	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/quarryhq/quarry/internal/ooxml"
 	"github.com/quarryhq/quarry/internal/runes"
 	"io"
 	"strconv"
@@ -85,74 +85,7 @@ func (p *Parser) Sniff(head []byte) string {
 		}
 		return ""
 	}
-	if !bytes.HasPrefix(head, []byte("PK\x03\x04")) {
-		return ""
-	}
-	triedTypes := false
-	for i := 0; i+30 <= len(head); {
-		j := bytes.Index(head[i:], []byte("PK\x03\x04"))
-		if j < 0 {
-			break
-		}
-		i += j
-		if i+30 > len(head) {
-			break
-		}
-		n := int(binary.LittleEndian.Uint16(head[i+26:]))
-		name := head[i+30 : min(i+30+n, len(head))]
-		if bytes.HasPrefix(name, []byte("word/")) {
-			return MediaTypeDOCX
-		}
-		if string(name) == "[Content_Types].xml" && !triedTypes {
-			triedTypes = true // once: inflating is the costly part
-			if t := sniffContentTypes(head[i:]); t != "" {
-				return t
-			}
-		}
-		i += 4
-	}
-	return ""
-}
-
-// sniffContentTypes reads the [Content_Types].xml entry whose local header
-// starts lh (when its data lie within lh) and returns the media type its
-// main-part override names. It inflates at most 64 KiB.
-func sniffContentTypes(lh []byte) string {
-	flags := binary.LittleEndian.Uint16(lh[6:])
-	method := binary.LittleEndian.Uint16(lh[8:])
-	csize := int(binary.LittleEndian.Uint32(lh[18:]))
-	start := 30 + int(binary.LittleEndian.Uint16(lh[26:])) + int(binary.LittleEndian.Uint16(lh[28:]))
-	if start > len(lh) || flags&1 != 0 {
-		return ""
-	}
-	data := lh[start:]
-	if flags&8 == 0 && csize < len(data) {
-		data = data[:csize]
-	}
-	var r io.Reader
-	switch method {
-	case 0:
-		r = bytes.NewReader(data)
-	case 8:
-		fr := flate.NewReader(bytes.NewReader(data))
-		defer fr.Close()
-		r = fr
-	default:
-		return ""
-	}
-	xml, _ := io.ReadAll(io.LimitReader(r, 64<<10)) // a truncated stream still yields its start
-	xml = bytes.ToLower(xml)
-	switch {
-	case bytes.Contains(xml, []byte("ms-word.document.macroenabled.main+xml")):
-		return MediaTypeDOCM
-	case bytes.Contains(xml, []byte("ms-word.template.macroenabledtemplate.main+xml")):
-		return MediaTypeDOTM
-	case bytes.Contains(xml, []byte("wordprocessingml.template.main+xml")):
-		return MediaTypeDOTX
-	case bytes.Contains(xml, []byte("wordprocessingml.document.main+xml")):
-		return MediaTypeDOCX
-	}
-	return ""
+	return ooxml.Sniff(head, "word/", MediaTypeDOCX, mainContentTypes)
 }
 
 // maxPartBytes caps the small bookkeeping parts (relationships, content
