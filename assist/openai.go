@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/quarryhq/quarry/internal/upstream"
 	"io"
 	"net"
 	"net/http"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -258,7 +258,7 @@ func classify(ctx context.Context, err error) (*UpstreamError, bool) {
 	case errors.As(err, &apiErr):
 		ue := &UpstreamError{Kind: ErrUpstream, StatusCode: apiErr.StatusCode, Err: err}
 		if apiErr.Response != nil {
-			ue.RetryAfter = retryAfter(apiErr.Response.Header)
+			ue.RetryAfter = upstream.RetryAfter(apiErr.Response.Header)
 		}
 		switch {
 		case apiErr.StatusCode == http.StatusTooManyRequests:
@@ -290,26 +290,4 @@ func classify(ctx context.Context, err error) (*UpstreamError, bool) {
 	}
 	// Undecodable answer (malformed JSON) and the like: not worth a retry.
 	return &UpstreamError{Kind: ErrUpstream, Err: err}, false
-}
-
-// retryAfter reads Retry-After (seconds or an HTTP date) or retry-after-ms.
-func retryAfter(h http.Header) time.Duration {
-	if v := h.Get("Retry-After-Ms"); v != "" {
-		if ms, err := strconv.ParseFloat(v, 64); err == nil && ms > 0 {
-			return time.Duration(ms * float64(time.Millisecond))
-		}
-	}
-	v := h.Get("Retry-After")
-	if v == "" {
-		return 0
-	}
-	if s, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && s > 0 {
-		return time.Duration(s) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		if d := time.Until(t); d > 0 {
-			return d.Round(time.Second)
-		}
-	}
-	return 0
 }

@@ -3,7 +3,7 @@ package transcribe
 import (
 	"context"
 	"errors"
-	"fmt"
+	"github.com/quarryhq/quarry/internal/upstream"
 	"io"
 	"strings"
 	"time"
@@ -41,10 +41,11 @@ type Segment struct {
 }
 
 // Sentinel errors. Failures wrap one of them, so callers map them with
-// errors.Is: ErrUnavailable to dependency_unavailable (503),
-// ErrUpstreamTimeout and ErrTimeout to upstream_timeout / media_timeout
-// (504), ErrUpstream to upstream_error (502), ErrRateLimited to 503 with
-// Retry-After (see [UpstreamError]), ErrBadAudio to a 422.
+// errors.Is, as the server does for assist: ErrUnavailable and
+// ErrRateLimited to dependency_unavailable (503, with Retry-After, see
+// [UpstreamError]), ErrUpstreamTimeout to upstream_timeout (504),
+// ErrUpstream to fetch_failed (502); ErrTimeout (a local engine killed at
+// its deadline) and ErrBadAudio are the caller's to map.
 var (
 	// ErrUnavailable: the engine is not there (binary or model missing,
 	// no server configured, connection refused).
@@ -63,42 +64,10 @@ var (
 	ErrBadAudio = errors.New("transcribe: not 16 kHz mono 16-bit PCM WAV")
 )
 
-// UpstreamError carries the details of a whisper server failure. Its
-// Error text holds the kind and the HTTP status only, never the upstream
-// body. errors.Is matches Kind (one of the sentinels).
-type UpstreamError struct {
-	// Kind is ErrUpstream, ErrUpstreamTimeout, ErrRateLimited or
-	// ErrUnavailable.
-	Kind error
-	// StatusCode is the upstream HTTP status, 0 when there was none.
-	StatusCode int
-	// RetryAfter is the upstream's Retry-After, 0 when absent.
-	RetryAfter time.Duration
-	// Attempts is how many requests were sent for the failing chunk (at
-	// most 2).
-	Attempts int
-	// Err is the underlying error, for debugging; do not show it to users.
-	Err error
-}
-
-func (e *UpstreamError) Error() string {
-	s := e.Kind.Error()
-	if e.StatusCode != 0 {
-		s += fmt.Sprintf(" (status %d)", e.StatusCode)
-	}
-	if e.RetryAfter > 0 {
-		s += fmt.Sprintf(" (retry after %s)", e.RetryAfter)
-	}
-	return s
-}
-
-// Unwrap returns the kind and the cause.
-func (e *UpstreamError) Unwrap() []error {
-	if e.Err == nil {
-		return []error{e.Kind}
-	}
-	return []error{e.Kind, e.Err}
-}
+// UpstreamError carries the details of a remote server's failure: its
+// kind (one of this package's sentinels, matched by errors.Is), HTTP
+// status and Retry-After. Its text never holds the upstream body.
+type UpstreamError = upstream.Error
 
 // joinText joins the segments' text with single spaces.
 func joinText(segs []Segment) string {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/quarryhq/quarry/internal/upstream"
 	"io"
 	"log/slog"
 	"math"
@@ -13,7 +14,6 @@ import (
 	"net"
 	"net/http"
 	"net/textproto"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -307,7 +307,7 @@ func (w *Whisper) attempt(ctx context.Context, body []byte, ctype string) (*whis
 	w.cfg.Logger.Debug("transcribe: whisper answered", "status", resp.StatusCode, "duration", time.Since(start))
 	if resp.StatusCode != http.StatusOK {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-		ue := &UpstreamError{Kind: ErrUpstream, StatusCode: resp.StatusCode, RetryAfter: retryAfter(resp.Header)}
+		ue := &UpstreamError{Kind: ErrUpstream, StatusCode: resp.StatusCode, RetryAfter: upstream.RetryAfter(resp.Header)}
 		switch {
 		case resp.StatusCode == http.StatusTooManyRequests:
 			ue.Kind = ErrRateLimited
@@ -358,26 +358,4 @@ func classify(ctx, rctx context.Context, err error) (*UpstreamError, bool) {
 		return &UpstreamError{Kind: ErrUpstream, Err: err}, true
 	}
 	return &UpstreamError{Kind: ErrUpstream, Err: err}, false
-}
-
-// retryAfter reads Retry-After (seconds or an HTTP date) or retry-after-ms.
-func retryAfter(h http.Header) time.Duration {
-	if v := h.Get("Retry-After-Ms"); v != "" {
-		if ms, err := strconv.ParseFloat(v, 64); err == nil && ms > 0 {
-			return time.Duration(ms * float64(time.Millisecond))
-		}
-	}
-	v := h.Get("Retry-After")
-	if v == "" {
-		return 0
-	}
-	if s, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && s > 0 {
-		return time.Duration(s) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		if d := time.Until(t); d > 0 {
-			return d.Round(time.Second)
-		}
-	}
-	return 0
 }
