@@ -415,10 +415,24 @@ func TestT25PlaylistRefused(t *testing.T) {
 	}
 }
 
-// T25 in depth: even when the sniffing is bypassed and ffprobe is forced
-// to read the playlist with the hls demuxer, the protocol whitelist keeps
-// it off the network.
+// T25 in depth: every call reads only our own file, through the file
+// protocol alone, with the demuxer forced (and MOV's external data
+// references off); and even when the sniffing is bypassed and ffprobe is
+// forced to read a playlist with the hls demuxer, nothing reaches the
+// network. (ffmpeg 5.1's hls demuxer also refuses, by itself, segments on
+// another protocol than its playlist's, so the canary alone would not
+// notice a lost whitelist: the argument checks do.)
 func TestT25WhitelistInDepth(t *testing.T) {
+	for _, f := range []Format{FormatMOV, FormatMatroska, FormatWAV} {
+		args := strings.Join((&staged{path: "/tmp/x/input", format: f}).inputArgs(), " ")
+		want := "-protocol_whitelist file -f " + string(f)
+		if !strings.HasPrefix(args, want) || !strings.HasSuffix(args, "-i file:/tmp/x/input") {
+			t.Errorf("%s: input args %q, want %q ... -i file:/tmp/x/input", f, args, want)
+		}
+		if (f == FormatMOV) != strings.Contains(args, "-enable_drefs 0") {
+			t.Errorf("%s: input args %q: -enable_drefs 0 is for MOV only", f, args)
+		}
+	}
 	t.Parallel()
 	requireTools(t)
 	url, hits := canary(t)
