@@ -43,7 +43,7 @@
 //
 // Provider failures wrap sentinels, mapped by the server to the contract's
 // error codes: ErrUpstreamTimeout (504 upstream_timeout), ErrUpstream (502
-// upstream_error), ErrRateLimited and ErrUnavailable (503, with the
+// fetch_failed), ErrRateLimited and ErrUnavailable (503, with the
 // Retry-After of an *UpstreamError passed on). The OpenAI provider retries
 // once, after a backoff, only after a 5xx answer or a connection error; it
 // reads at most OpenAIConfig.MaxResponseBytes of an answer.

@@ -42,6 +42,19 @@ type Versioner interface {
 	Version() string
 }
 
+// ExternalTool is an optional interface for parsers whose work runs in
+// external programs or services that are isolated and bounded on their own
+// (ffmpeg in its own process group, a speech engine, a remote API), such as
+// the transcript parser for audio and video. For such a parser the
+// [Extractor] uses ToolTimeout as the deadline instead of Config.Timeout
+// (transcribing an hour of speech takes minutes, not seconds), and
+// isolate.Pool runs it in the calling process rather than in a worker,
+// whose address-space limit would bind the tools and whose deadline is the
+// document one.
+type ExternalTool interface {
+	ToolTimeout() time.Duration
+}
+
 // Input is one document handed to a Parser.
 type Input struct {
 	// R reads the whole document. It is an io.ReaderAt so that container
@@ -63,6 +76,21 @@ type Input struct {
 	HeadersFooters bool
 	// Limits bounds what the parser may allocate and produce.
 	Limits Limits
+	// Companion is a second file that belongs with the document and that a
+	// parser may use, such as the subtitles uploaded with a video, which
+	// the transcript parser prefers to the video's own tracks and speech.
+	// Nil when there is none; parsers with no use for one ignore it (and
+	// isolate.Pool does not pass it to worker processes).
+	Companion *Companion
+}
+
+// Companion is a file that goes with an Input (see Input.Companion).
+type Companion struct {
+	R    io.ReaderAt
+	Size int64
+	// MediaType is its sniffed media type.
+	MediaType string
+	Filename  string
 }
 
 // Reader returns a fresh stream over the whole input.
@@ -175,6 +203,24 @@ type Document struct {
 	// nil, for a document without text, so that JSON says "chunks": []
 	// then and leaves the field out when no chunks were asked for.
 	Chunks []Chunk `json:"chunks,omitzero"`
+	// Segments are the timed stretches of a transcript (audio, video,
+	// subtitles), in time order. A parser that returns segments returns
+	// one page, and Start and End index its text; the Extractor drops or
+	// shortens segments that an output cap cut off, and leaves them out
+	// of summaries.
+	Segments []Segment `json:"segments,omitempty"`
+}
+
+// Segment is a timed stretch of a transcript: a subtitle cue or an
+// utterance recognised in speech.
+type Segment struct {
+	// Start and End are offsets into Document.Text, in code points.
+	Start int `json:"start"`
+	End   int `json:"end"`
+	// StartSeconds and EndSeconds are times from the start of the media.
+	StartSeconds float64 `json:"start_seconds"`
+	EndSeconds   float64 `json:"end_seconds"`
+	Text         string  `json:"text"`
 }
 
 // Page is one page of a Document.
@@ -199,6 +245,14 @@ type Metadata struct {
 	Charset       string     `json:"charset,omitempty"`
 	Parser        string     `json:"parser"`
 	ParserVersion string     `json:"parser_version,omitempty"`
+	// DurationSeconds is how long audio or video lasts; 0 for documents.
+	DurationSeconds float64 `json:"duration_seconds,omitempty"`
+	// Engine names what made the text when a parser did not read it
+	// from the document: for a transcript "subtitles" (a subtitle track
+	// or file, exact text) or the speech engine ("pocketsphinx",
+	// "whisper"); for a summary written by a language model "llm:" and
+	// the model. Empty otherwise.
+	Engine string `json:"engine,omitempty"`
 }
 
 // Warning codes.
@@ -237,4 +291,7 @@ var (
 	ErrTooLarge = errors.New("document too large")
 	// ErrTimeout: the extraction did not finish within its deadline.
 	ErrTimeout = errors.New("extraction timed out")
+	// ErrTooLong: audio or video lasts longer than the configured
+	// maximum (checked before any decoding).
+	ErrTooLong = errors.New("media too long")
 )

@@ -107,6 +107,9 @@ func New(reg *Registry, cfg Config) (*Extractor, error) {
 // Registry returns the registry the Extractor reads parsers from.
 func (e *Extractor) Registry() *Registry { return e.reg }
 
+// OCR returns the OCR engine of Config.OCR, or nil when there is none.
+func (e *Extractor) OCR() OCR { return e.cfg.OCR }
+
 // Limits returns the limits the Extractor applies.
 func (e *Extractor) Limits() Limits { return e.cfg.Limits }
 
@@ -166,8 +169,12 @@ func (e *Extractor) Extract(ctx context.Context, in Input, opts Options) (*Docum
 	}
 
 	// One deadline for the whole extraction: parsing, then OCR.
-	deadline := time.Now().Add(e.cfg.Timeout)
-	doc, err := e.run(ctx, name, p, in)
+	timeout := e.cfg.Timeout
+	if x, ok := p.(ExternalTool); ok && x.ToolTimeout() > 0 {
+		timeout = x.ToolTimeout()
+	}
+	deadline := time.Now().Add(timeout)
+	doc, err := e.run(ctx, name, p, in, timeout)
 	if err != nil {
 		return nil, err
 	}
@@ -176,6 +183,7 @@ func (e *Extractor) Extract(ctx context.Context, in Input, opts Options) (*Docum
 	}
 	normalize(doc, pages, in.Limits.MaxChars)
 	placeHeadings(doc)
+	clampSegments(doc)
 	if doc.Metadata.Language == "" {
 		doc.Metadata.Language = detectLanguage(doc.Text)
 	}
@@ -197,6 +205,7 @@ func (e *Extractor) Extract(ctx context.Context, in Input, opts Options) (*Docum
 	if mode == ModeSummary {
 		summarize(doc, cmp.Or(opts.SummarySentences, 5), in.Limits.MaxChars)
 		doc.Headings = nil // they index the whole text, not the summary
+		doc.Segments = nil
 	}
 	if opts.Chunking != nil {
 		if doc.Chunks, err = chunkDocument(doc, *opts.Chunking); err != nil {
@@ -208,8 +217,8 @@ func (e *Extractor) Extract(ctx context.Context, in Input, opts Options) (*Docum
 
 // run calls the parser in its own goroutine so that a deadline answers even
 // when the parser does not watch ctx, and so that a panic becomes an error.
-func (e *Extractor) run(ctx context.Context, name string, p Parser, in Input) (*Document, error) {
-	ctx, cancel := context.WithTimeout(ctx, e.cfg.Timeout)
+func (e *Extractor) run(ctx context.Context, name string, p Parser, in Input, timeout time.Duration) (*Document, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	type result struct {
 		doc *Document
@@ -230,7 +239,7 @@ func (e *Extractor) run(ctx context.Context, name string, p Parser, in Input) (*
 	case r := <-done:
 		if r.err != nil {
 			if errors.Is(r.err, context.DeadlineExceeded) && ctx.Err() != nil {
-				return nil, fmt.Errorf("%w after %s", ErrTimeout, e.cfg.Timeout)
+				return nil, fmt.Errorf("%w after %s", ErrTimeout, timeout)
 			}
 			return nil, r.err
 		}
@@ -239,13 +248,25 @@ func (e *Extractor) run(ctx context.Context, name string, p Parser, in Input) (*
 		}
 		return r.doc, nil
 	case <-ctx.Done():
+		if _, ok := p.(ExternalTool); ok {
+			// Its tools die with ctx; waiting for it to return lets
+			// it remove their temp files before the caller hears.
+			select {
+			case <-done:
+			case <-time.After(externalGrace):
+			}
+		}
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			e.cfg.Logger.Warn("extraction timed out", "parser", name, "timeout", e.cfg.Timeout)
-			return nil, fmt.Errorf("%w after %s", ErrTimeout, e.cfg.Timeout)
+			e.cfg.Logger.Warn("extraction timed out", "parser", name, "timeout", timeout)
+			return nil, fmt.Errorf("%w after %s", ErrTimeout, timeout)
 		}
 		return nil, ctx.Err()
 	}
 }
+
+// externalGrace is how long an ExternalTool parser gets to return after
+// its context ended.
+const externalGrace = 5 * time.Second
 
 // pageSep separates pages in Document.Text.
 const pageSep = "\n\n"
@@ -316,6 +337,33 @@ func normalize(doc *Document, selected map[int]bool, maxChars int) {
 	if doc.Warnings == nil {
 		doc.Warnings = []Warning{}
 	}
+}
+
+// clampSegments keeps the segments that index text still there after
+// page selection and the output cap: a segment past the end goes, one
+// across it is shortened. Segments index a one-page document's text (see
+// Document.Segments); for any other shape they are dropped.
+func clampSegments(doc *Document) {
+	if len(doc.Segments) == 0 {
+		return
+	}
+	if len(doc.Pages) != 1 || doc.Pages[0].Start != 0 {
+		doc.Segments = nil
+		return
+	}
+	text := []rune(doc.Text)
+	out := make([]Segment, 0, len(doc.Segments))
+	for _, s := range doc.Segments {
+		if s.Start < 0 || s.End < s.Start || s.Start >= len(text) {
+			continue
+		}
+		if s.End > len(text) {
+			s.End = len(text)
+		}
+		s.Text = string(text[s.Start:s.End])
+		out = append(out, s)
+	}
+	doc.Segments = out
 }
 
 // cleanText replaces invalid UTF-8, drops NUL and turns CRLF and CR into LF.

@@ -172,6 +172,10 @@ func textByExtension(filename string) string {
 		return "application/x-ndjson"
 	case ".xml":
 		return "application/xml" // XML without a declaration sniffs as plain text
+	case ".srt":
+		return "application/x-subrip" // cues without numbers sniff as plain text
+	case ".vtt":
+		return "text/vtt" // a WebVTT file without its header sniffs as plain text
 	}
 	return ""
 }

@@ -31,7 +31,7 @@ type Definition struct {
 
 // definitions is the fixed list, sorted by key.
 var definitions = []Definition{
-	{Key: AIAssist, Description: "AI assist endpoint (POST /ai-assist); it answers dependency_unavailable when no engine is configured", Default: true},
+	{Key: AIAssist, Description: "AI assist (POST /ai-assist and /ai-assist/stream, and summarizer llm on POST /extract); it answers dependency_unavailable when no engine is configured", Default: true},
 	{Key: BatchAsync, Description: "Batch extraction runs as a queued job answering 202 instead of in the request", Default: false},
 	{Key: VideoToText, Description: "Video to text endpoint (POST /video-to-text); it answers dependency_unavailable when no engine is configured", Default: true},
 }

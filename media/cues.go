@@ -55,7 +55,15 @@ func parseCues(b []byte) ([]Cue, error) {
 			if i == 0 && strings.HasPrefix(line, "WEBVTT") {
 				continue
 			}
-			content = true // a cue number, a NOTE, junk: skipped
+			if isVTTBlock(line) {
+				// A NOTE, STYLE or REGION block runs to the next blank
+				// line and is no cue content.
+				for i+1 < len(lines) && strings.TrimSpace(lines[i+1]) != "" {
+					i++
+				}
+				continue
+			}
+			content = true // a cue number, junk: skipped
 			continue
 		}
 		timings++
@@ -85,6 +93,13 @@ func parseCues(b []byte) ([]Cue, error) {
 		return nil, fmt.Errorf("%w: no subtitle cue found", ErrMalformed)
 	}
 	return cues, nil
+}
+
+// isVTTBlock reports whether line starts a WebVTT NOTE, STYLE or REGION
+// block.
+func isVTTBlock(line string) bool {
+	return line == "NOTE" || strings.HasPrefix(line, "NOTE ") || strings.HasPrefix(line, "NOTE\t") ||
+		line == "STYLE" || line == "REGION"
 }
 
 func isDigits(s string) bool {

@@ -96,3 +96,19 @@ func FuzzParseSubtitles(f *testing.F) {
 		}
 	})
 }
+
+func TestParseVTTBlocksOnly(t *testing.T) {
+	in := "WEBVTT\n\nNOTE a comment\nover two lines\n\nSTYLE\n::cue { color: red }\n\nREGION\nid:r1\n"
+	cues, err := ParseVTT([]byte(in))
+	if err != nil || len(cues) != 0 {
+		t.Fatalf("ParseVTT = %v, %v; want no cue and no error", cues, err)
+	}
+	in += "\n00:00:01.000 --> 00:00:02.000\nHello\n\nNOTE after\n\n00:00:03.000 --> 00:00:04.000\nWorld\n"
+	cues, err = ParseVTT([]byte(in))
+	if err != nil || len(cues) != 2 || cues[0].Text != "Hello" || cues[1].Text != "World" {
+		t.Fatalf("ParseVTT = %+v, %v", cues, err)
+	}
+	if _, err := ParseVTT([]byte("WEBVTT\n\njust some text\n")); !errors.Is(err, ErrMalformed) {
+		t.Errorf("text without cues: err = %v, want ErrMalformed", err)
+	}
+}

@@ -40,8 +40,10 @@
 // [New] fails with [ErrUnavailable] when ffmpeg or ffprobe is missing, so
 // the server can answer dependency_unavailable and report the feature off.
 //
-// Error mapping for the HTTP layer: ErrUnsupportedMedia ->
-// unsupported_media, ErrTooLong -> media_too_long, ErrTimeout ->
-// media_timeout, ErrUnavailable -> dependency_unavailable, ErrMalformed
-// and ErrNoAudio -> a 422.
+// The transcript parser (package extract/transcript) turns these errors
+// into the HTTP contract's codes: ErrUnsupportedMedia ->
+// unsupported_media_type (415), ErrTooLong -> media_too_long (422),
+// ErrTimeout -> extraction_timeout (422), ErrUnavailable ->
+// dependency_unavailable (503), ErrMalformed and ErrNoAudio ->
+// malformed_document (422).
 package media

@@ -18,13 +18,13 @@ var (
 	ErrUnavailable = errors.New("media: ffmpeg unavailable")
 	// ErrUnsupportedMedia means the input is not a container this package
 	// accepts (by its own sniffing), such as an HLS playlist, an ffconcat
-	// script or text: unsupported_media.
+	// script or text: unsupported_media_type.
 	ErrUnsupportedMedia = errors.New("media: unsupported media")
 	// ErrTooLong means the media lasts longer than Config.MaxDuration:
 	// media_too_long.
 	ErrTooLong = errors.New("media: media too long")
 	// ErrTimeout means an ffmpeg or ffprobe call ran over its deadline
-	// and was killed with its whole process group: media_timeout.
+	// and was killed with its whole process group: extraction_timeout.
 	ErrTimeout = errors.New("media: media processing timed out")
 	// ErrMalformed means ffmpeg or ffprobe could not read the media, or a
 	// subtitle file holds no cue.

@@ -193,15 +193,8 @@ func (s *Server) requireFeatures(api huma.API) func(huma.Context, func(huma.Cont
 			next(hctx)
 			return
 		}
-		ctx := hctx.Context()
-		on, err := s.deps.Flags.Enabled(ctx, principal(ctx).TenantID, key)
-		if err != nil {
-			s.log.ErrorContext(ctx, "feature flag check failed", "flag", key, "error", err.Error(), "request_id", requestIDFrom(ctx))
-			s.writeErr(api, hctx, newError(http.StatusInternalServerError, CodeInternal, ""))
-			return
-		}
-		if !on {
-			s.writeErr(api, hctx, newError(http.StatusForbidden, CodeFeatureDisabled, "the feature "+key+" is turned off"))
+		if e := s.requireFlag(hctx.Context(), key); e != nil {
+			s.writeErr(api, hctx, e)
 			return
 		}
 		next(hctx)

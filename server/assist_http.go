@@ -12,14 +12,17 @@ import (
 )
 
 type assistInput struct {
-	Body struct {
-		Task        string `json:"task" enum:"summarize,rewrite,titles,ask,translate" doc:"what to do with the text"`
-		SourceID    string `json:"source_id,omitempty" maxLength:"64" doc:"a stored source: its latest extraction is the text (extracted now when it has none); give source_id or text"`
-		Text        string `json:"text,omitempty" maxLength:"1048576" doc:"the text itself, instead of source_id"`
-		Instruction string `json:"instruction,omitempty" maxLength:"4000" doc:"how to rewrite (rewrite)"`
-		Question    string `json:"question,omitempty" maxLength:"4000" doc:"what to answer from the text (ask)"`
-		Language    string `json:"language,omitempty" maxLength:"64" doc:"the language to translate into (translate)"`
-	}
+	Body assistRequest
+}
+
+// assistRequest is the body of POST /ai-assist and /ai-assist/stream.
+type assistRequest struct {
+	Task        string `json:"task" enum:"summarize,rewrite,titles,ask,translate" doc:"what to do with the text"`
+	SourceID    string `json:"source_id,omitempty" maxLength:"64" doc:"a stored source: its latest extraction is the text (extracted now when it has none); give source_id or text"`
+	Text        string `json:"text,omitempty" maxLength:"1048576" doc:"the text itself, instead of source_id"`
+	Instruction string `json:"instruction,omitempty" maxLength:"4000" doc:"how to rewrite (rewrite)"`
+	Question    string `json:"question,omitempty" maxLength:"4000" doc:"what to answer from the text (ask)"`
+	Language    string `json:"language,omitempty" maxLength:"64" doc:"the language to translate into (translate)"`
 }
 
 // AssistResult is the contract's Assist result.
@@ -35,6 +38,38 @@ type AssistResult struct {
 
 type assistOutput struct {
 	Body Envelope[AssistResult]
+}
+
+// assistTask checks the request and builds its task, extracting the text
+// of a source that has no text extraction yet. Its errors are responses.
+func (s *Server) assistTask(ctx context.Context, b assistRequest) (assist.Task, error) {
+	if s.deps.Assist == nil {
+		return assist.Task{}, s.fail(ctx, assist.ErrUnavailable)
+	}
+	if (b.SourceID == "") == (b.Text == "") {
+		return assist.Task{}, s.fail(ctx, &assist.ValidationError{Field: "source_id", Reason: "give source_id or text, not both"})
+	}
+	text := b.Text
+	if b.SourceID != "" {
+		x, err := s.deps.Sources.GetExtraction(ctx, s.tenant(ctx), b.SourceID, extract.ModeText)
+		if err != nil {
+			release, aerr := s.acquire(ctx)
+			if aerr != nil {
+				return assist.Task{}, aerr
+			}
+			x, err = s.deps.Sources.Extract(ctx, s.tenant(ctx), b.SourceID, extract.Options{})
+			release()
+		}
+		if err != nil {
+			return assist.Task{}, s.fail(ctx, err)
+		}
+		text = x.Document.Text
+	}
+	task := assist.Task{Kind: assist.Kind(b.Task), Text: text, Instruction: b.Instruction, Question: b.Question, Language: b.Language}
+	if err := assist.Validate(task); err != nil {
+		return assist.Task{}, s.fail(ctx, err)
+	}
+	return task, nil
 }
 
 func (s *Server) bindAssist() {
@@ -53,30 +88,12 @@ func (s *Server) bindAssist() {
 }
 
 func (s *Server) assist(ctx context.Context, in *assistInput) (*assistOutput, error) {
-	if s.deps.Assist == nil {
-		return nil, s.fail(ctx, assist.ErrUnavailable)
-	}
 	b := in.Body
-	if (b.SourceID == "") == (b.Text == "") {
-		return nil, s.fail(ctx, &assist.ValidationError{Field: "source_id", Reason: "give source_id or text, not both"})
+	task, err := s.assistTask(ctx, b)
+	if err != nil {
+		return nil, err
 	}
-	text := b.Text
-	if b.SourceID != "" {
-		x, err := s.deps.Sources.LatestExtraction(ctx, s.tenant(ctx), b.SourceID)
-		if err != nil || x.Mode != extract.ModeText {
-			release, aerr := s.acquire(ctx)
-			if aerr != nil {
-				return nil, aerr
-			}
-			x, err = s.deps.Sources.Extract(ctx, s.tenant(ctx), b.SourceID, extract.Options{})
-			release()
-		}
-		if err != nil {
-			return nil, s.fail(ctx, err)
-		}
-		text = x.Document.Text
-	}
-	res, err := s.deps.Assist.Do(ctx, assist.Task{Kind: assist.Kind(b.Task), Text: text, Instruction: b.Instruction, Question: b.Question, Language: b.Language})
+	res, err := s.deps.Assist.Do(ctx, task)
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}

@@ -33,6 +33,7 @@ type Extraction struct {
 	Metadata   extract.Metadata  `json:"metadata"`
 	Warnings   []extract.Warning `json:"warnings"`
 	Chunks     []extract.Chunk   `json:"chunks,omitzero" nullable:"false" doc:"present when options.chunking asked for chunks: the text in order, every character that is not white space in at least one chunk, text[start:end] in code points"`
+	Segments   []extract.Segment `json:"segments,omitempty" doc:"present for audio and video: the timed cues or utterances of the transcript, with their offsets into text"`
 	DurationMS int64             `json:"duration_ms"`
 	CreatedAt  time.Time         `json:"created_at"`
 }
@@ -71,6 +72,6 @@ func extractionDTO(x *sources.Extraction) *Extraction {
 	}
 	return &Extraction{
 		SourceID: x.SourceID, Mode: string(x.Mode), Text: d.Text, Pages: pages,
-		Metadata: d.Metadata, Warnings: warnings, Chunks: d.Chunks, DurationMS: x.DurationMS, CreatedAt: x.CreatedAt.UTC(),
+		Metadata: d.Metadata, Warnings: warnings, Chunks: d.Chunks, Segments: d.Segments, DurationMS: x.DurationMS, CreatedAt: x.CreatedAt.UTC(),
 	}
 }

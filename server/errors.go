@@ -14,7 +14,9 @@ import (
 	"github.com/quarryhq/quarry/auth"
 	"github.com/quarryhq/quarry/extract"
 	"github.com/quarryhq/quarry/flags"
+	"github.com/quarryhq/quarry/media"
 	"github.com/quarryhq/quarry/sources"
+	"github.com/quarryhq/quarry/transcribe"
 	"github.com/quarryhq/quarry/urlfetch"
 )
 
@@ -168,6 +170,18 @@ func ErrorCode(err error) (code, message string) {
 		return CodeEncryptedDocument, documentMessage(err, extract.ErrEncrypted)
 	case errors.Is(err, extract.ErrTimeout):
 		return CodeExtractionTimeout, documentMessage(err, extract.ErrTimeout)
+	case errors.Is(err, extract.ErrTooLong):
+		return CodeMediaTooLong, documentMessage(err, extract.ErrTooLong)
+	case errors.Is(err, media.ErrUnavailable):
+		return CodeDependencyUnavailable, "ffmpeg is not installed on this server, so audio and video cannot be read"
+	case errors.Is(err, transcribe.ErrRateLimited):
+		return CodeDependencyUnavailable, "the speech recognition server is rate limited; retry later"
+	case errors.Is(err, transcribe.ErrUnavailable):
+		return CodeDependencyUnavailable, "the media has no subtitles, and no speech recognition engine is configured or reachable (QUARRY_TRANSCRIBER)"
+	case errors.Is(err, transcribe.ErrUpstreamTimeout):
+		return CodeUpstreamTimeout, "the speech recognition server did not answer in time"
+	case errors.Is(err, transcribe.ErrUpstream):
+		return CodeFetchFailed, "speech recognition failed"
 	case errors.Is(err, extract.ErrMalformed):
 		return CodeMalformedDocument, documentMessage(err, extract.ErrMalformed)
 	case errors.Is(err, urlfetch.ErrInvalidURL):
@@ -216,7 +230,7 @@ func (s *Server) fail(ctx context.Context, err error) error {
 	}
 	e := newError(status, code, msg, details...)
 	e.RequestID = requestIDFrom(ctx)
-	// An upstream's own Retry-After (an LLM server's 429 or 503) beats
+	// An upstream's own Retry-After (an LLM or whisper server's 429 or 503) beats
 	// the default on the answers that carry one.
 	if ue, ok := errors.AsType[*assist.UpstreamError](err); ok && ue.RetryAfter > 0 && e.GetHeaders().Get("Retry-After") != "" {
 		e.GetHeaders().Set("Retry-After", strconv.Itoa(int((ue.RetryAfter+time.Second-1)/time.Second)))

@@ -15,6 +15,7 @@ type Health struct {
 	Version string            `json:"version"`
 	Checks  map[string]string `json:"checks" doc:"each dependency and its state: ok, or why it failed"`
 	Parsers []string          `json:"parsers,omitempty" doc:"registered document parsers"`
+	Engines map[string]string `json:"engines,omitempty" doc:"optional engines and what serves them, such as ffmpeg: ok or unavailable (video-to-text is off without it), transcriber: pocketsphinx, whisper or off (subtitles only), ocr: tesseract or off, llm: the model or extractive; their absence never fails the health check"`
 }
 
 type healthOutput struct {
@@ -63,6 +64,9 @@ func (s *Server) health(ctx context.Context, _ *struct{}) (*healthOutput, error)
 	}
 	if s.deps.Extractor != nil {
 		h.Parsers = s.deps.Extractor.Registry().Parsers()
+	}
+	if len(s.deps.Engines) > 0 {
+		h.Engines = s.deps.Engines
 	}
 	if len(failed) > 0 {
 		e := newError(http.StatusServiceUnavailable, CodeDependencyUnavailable, "a dependency is unavailable", failed...)

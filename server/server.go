@@ -56,6 +56,10 @@ type Config struct {
 	MaxInFlight int
 	// QueueTimeout bounds the wait for an extraction slot (default 5 s).
 	QueueTimeout time.Duration
+	// MediaTimeout is the transcript deadline of the media parser
+	// (default 10 minutes): POST /video-to-text extends its write
+	// deadline past it, beyond WriteTimeout.
+	MediaTimeout time.Duration
 	// AuthRequired makes every operation but health, login, refresh,
 	// logout and the OpenAPI documents need a bearer token. While false,
 	// the v1 core operations (upload, download, extract, list and read
@@ -94,6 +98,7 @@ func (c Config) withDefaults() Config {
 	c.ShutdownTimeout = cmp.Or(c.ShutdownTimeout, 25*time.Second)
 	c.MaxInFlight = cmp.Or(c.MaxInFlight, runtime.NumCPU())
 	c.QueueTimeout = cmp.Or(c.QueueTimeout, 5*time.Second)
+	c.MediaTimeout = cmp.Or(c.MediaTimeout, 10*time.Minute)
 	c.LoginAttemptsPerAddress = cmp.Or(c.LoginAttemptsPerAddress, 20)
 	c.FailedLoginsPerAccount = cmp.Or(c.FailedLoginsPerAccount, 5)
 	return c
@@ -111,6 +116,8 @@ func (c Config) validate() error {
 		return errors.New("server: Config.MaxInFlight must not be negative")
 	case c.QueueTimeout < 0:
 		return errors.New("server: Config.QueueTimeout must not be negative")
+	case c.MediaTimeout < 0:
+		return errors.New("server: Config.MediaTimeout must not be negative")
 	}
 	return nil
 }
@@ -139,6 +146,10 @@ type Deps struct {
 	// Assist serves POST /ai-assist (optional: without it the endpoint
 	// answers 503 dependency_unavailable).
 	Assist *assist.Service
+	// Engines are reported by /health as they are (name to state, such
+	// as "ffmpeg": "ok", "transcriber": "pocketsphinx"): optional engines
+	// whose absence turns a feature off without failing the server.
+	Engines map[string]string
 }
 
 // Server is Quarry's HTTP server: the /api/v1 contract on huma v2 and chi v5.
@@ -196,6 +207,8 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	s.bindSources()
 	s.bindExtract()
 	s.bindAssist()
+	s.bindAssistStream()
+	s.bindVideo()
 	s.bindAdmin()
 	return s, nil
 }

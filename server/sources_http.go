@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"maps"
 	"mime"
 	"mime/multipart"
 	"net/http"
@@ -84,16 +85,9 @@ func (s *Server) bindSources() {
 	s.v1.OpenAPI().Paths["/api/v1/upload"].Post.RequestBody = &huma.RequestBody{
 		Required: true,
 		Content: map[string]*huma.MediaType{
-			"multipart/form-data": {
-				Schema: &huma.Schema{
-					Type:     huma.TypeObject,
-					Required: []string{"file"},
-					Properties: map[string]*huma.Schema{
-						"file":       {Type: huma.TypeString, Format: "binary", Description: "the document"},
-						"project_id": {Type: huma.TypeString, Description: "add the source to this project", MaxLength: ptr(64)},
-					},
-				},
-			},
+			"multipart/form-data": uploadFormSchema("the document", map[string]*huma.Schema{
+				"project_id": {Type: huma.TypeString, Description: "add the source to this project", MaxLength: ptr(64)},
+			}),
 		},
 	}
 
@@ -146,6 +140,14 @@ func (s *Server) bindSources() {
 
 func ptr[T any](v T) *T { return &v }
 
+// uploadFormSchema documents a multipart body read by readUploadForm: the
+// required file part, described by fileDoc, and the other parts.
+func uploadFormSchema(fileDoc string, others map[string]*huma.Schema) *huma.MediaType {
+	props := map[string]*huma.Schema{"file": {Type: huma.TypeString, Format: "binary", Description: fileDoc}}
+	maps.Copy(props, others)
+	return &huma.MediaType{Schema: &huma.Schema{Type: huma.TypeObject, Required: []string{"file"}, Properties: props}}
+}
+
 func (s *Server) invalid(ctx context.Context, status int, code, msg string, details ...ErrorDetail) error {
 	e := newError(status, code, msg, details...)
 	e.RequestID = requestIDFrom(ctx)
@@ -159,9 +161,57 @@ func (s *Server) projectNotFound(ctx context.Context) error {
 }
 
 func (s *Server) upload(ctx context.Context, in *uploadInput) (*sourceOutput, error) {
+	form, err := s.readUploadForm(ctx, in, nil)
+	if err != nil {
+		return nil, err
+	}
+	if form.projectID != "" {
+		form.discard(ctx)
+		return nil, s.projectNotFound(ctx)
+	}
+	s.recordSource(ctx, "source.created", form.src)
+	return &sourceOutput{Location: "/api/v1/source/" + form.src.ID, Body: ok(ctx, sourceDTO(form.src))}, nil
+}
+
+// uploadForm is a multipart upload read by readUploadForm.
+type uploadForm struct {
+	s *Server
+	// src is the stored file part.
+	src       *sources.Source
+	projectID string
+	// fields holds the small parts the caller asked for, by name, and
+	// filenames their file names.
+	fields    map[string][]byte
+	filenames map[string]string
+}
+
+// discard deletes the stored source of a request that is refused after
+// all: a failed request leaves nothing behind.
+func (f *uploadForm) discard(ctx context.Context) {
+	if f.src == nil {
+		return
+	}
+	if err := f.s.deps.Sources.Delete(context.WithoutCancel(ctx), f.src.TenantID, f.src.ID); err != nil {
+		f.s.log.ErrorContext(ctx, "removing a refused upload", "source_id", f.src.ID, "error", err.Error())
+	}
+	f.src = nil
+}
+
+// readUploadForm streams a multipart upload: the one "file" part goes
+// into a new source as it arrives, "project_id" and the parts named in
+// small (each read into memory up to its byte limit; over it is 413) are
+// kept, others are drained within the body cap and ignored. On error
+// nothing is left stored and the error is the response.
+func (s *Server) readUploadForm(ctx context.Context, in *uploadInput, small map[string]int64) (*uploadForm, error) {
 	limit := s.cfg.MaxUploadBytes + MultipartOverheadBytes
+	for _, n := range small {
+		limit += n
+	}
+	tooLarge := func() error {
+		return s.invalid(ctx, http.StatusRequestEntityTooLarge, CodePayloadTooLarge, "the upload exceeds the limit of "+humanBytes(s.cfg.MaxUploadBytes))
+	}
 	if in.ContentLength > limit {
-		return nil, s.invalid(ctx, http.StatusRequestEntityTooLarge, CodePayloadTooLarge, "the upload exceeds the limit of "+humanBytes(s.cfg.MaxUploadBytes))
+		return nil, tooLarge()
 	}
 	mt, params, err := mime.ParseMediaType(in.ContentType)
 	if err != nil || mt != "multipart/form-data" || params["boundary"] == "" {
@@ -173,16 +223,13 @@ func (s *Server) upload(ctx context.Context, in *uploadInput) (*sourceOutput, er
 	}
 	body := &cappedReader{r: in.body, n: limit}
 	mr := multipart.NewReader(body, params["boundary"])
-	var (
-		src       *sources.Source
-		projectID string
-	)
-	cleanup := func() {
-		if src != nil {
-			if err := s.deps.Sources.Delete(context.WithoutCancel(ctx), src.TenantID, src.ID); err != nil {
-				s.log.ErrorContext(ctx, "removing a refused upload", "source_id", src.ID, "error", err.Error())
-			}
-		}
+	form := &uploadForm{s: s, fields: map[string][]byte{}, filenames: map[string]string{}}
+	fail := func(err error) (*uploadForm, error) {
+		form.discard(ctx)
+		return nil, err
+	}
+	unreadable := func() error {
+		return s.invalid(ctx, http.StatusBadRequest, CodeInvalidRequest, "the multipart body cannot be read")
 	}
 	parts := 0
 	for ; ; parts++ {
@@ -191,50 +238,65 @@ func (s *Server) upload(ctx context.Context, in *uploadInput) (*sourceOutput, er
 			break
 		}
 		if err != nil {
-			cleanup()
 			if body.over {
-				return nil, s.invalid(ctx, http.StatusRequestEntityTooLarge, CodePayloadTooLarge, "the upload exceeds the limit of "+humanBytes(s.cfg.MaxUploadBytes))
+				return fail(tooLarge())
 			}
-			return nil, s.invalid(ctx, http.StatusBadRequest, CodeInvalidRequest, "the multipart body cannot be read")
+			return fail(unreadable())
 		}
 		if parts >= maxFormParts {
 			part.Close()
-			cleanup()
-			return nil, s.invalid(ctx, http.StatusBadRequest, CodeInvalidRequest, "too many parts in the multipart body")
+			return fail(s.invalid(ctx, http.StatusBadRequest, CodeInvalidRequest, "too many parts in the multipart body"))
 		}
-		switch part.FormName() {
-		case "file":
-			if src != nil {
+		name := part.FormName()
+		switch max, isSmall := small[name]; {
+		case name == "file":
+			if form.src != nil {
 				part.Close()
-				cleanup()
-				return nil, s.invalid(ctx, http.StatusBadRequest, CodeInvalidRequest, "send one file per upload", ErrorDetail{Field: "file", Message: "more than one file part"})
+				return fail(s.invalid(ctx, http.StatusBadRequest, CodeInvalidRequest, "send one file per upload", ErrorDetail{Field: "file", Message: "more than one file part"}))
 			}
-			if projectID != "" {
+			if form.projectID != "" {
 				part.Close()
-				return nil, s.projectNotFound(ctx)
+				return fail(s.projectNotFound(ctx))
 			}
 			tracked := &readErrTracker{r: part}
-			src, err = s.deps.Sources.IngestUpload(ctx, s.tenant(ctx), tracked, part.FileName())
+			form.src, err = s.deps.Sources.IngestUpload(ctx, s.tenant(ctx), tracked, part.FileName())
 			part.Close()
 			switch {
 			case err == nil:
 			case body.over:
-				return nil, s.invalid(ctx, http.StatusRequestEntityTooLarge, CodePayloadTooLarge, "the upload exceeds the limit of "+humanBytes(s.cfg.MaxUploadBytes))
+				return fail(tooLarge())
 			case tracked.err != nil && !errors.Is(err, sources.ErrTooLarge):
 				// The client's body failed (cut connection, bad multipart
 				// framing, read deadline): not our error.
-				return nil, s.invalid(ctx, http.StatusBadRequest, CodeInvalidRequest, "the upload body could not be read")
+				return fail(s.invalid(ctx, http.StatusBadRequest, CodeInvalidRequest, "the upload body could not be read"))
 			default:
-				return nil, s.fail(ctx, err)
+				return fail(s.fail(ctx, err))
 			}
-		case "project_id":
+		case name == "project_id":
 			v, err := io.ReadAll(io.LimitReader(part, 256))
 			part.Close()
 			if err != nil {
-				cleanup()
-				return nil, s.invalid(ctx, http.StatusBadRequest, CodeInvalidRequest, "the multipart body cannot be read")
+				return fail(unreadable())
 			}
-			projectID = strings.TrimSpace(string(v))
+			form.projectID = strings.TrimSpace(string(v))
+		case isSmall:
+			if _, dup := form.fields[name]; dup {
+				part.Close()
+				return fail(s.invalid(ctx, http.StatusBadRequest, CodeInvalidRequest, "send one "+name+" part", ErrorDetail{Field: name, Message: "more than one " + name + " part"}))
+			}
+			v, err := io.ReadAll(io.LimitReader(part, max+1))
+			part.Close()
+			switch {
+			case body.over:
+				return fail(tooLarge())
+			case err != nil:
+				return fail(unreadable())
+			case int64(len(v)) > max:
+				return fail(s.invalid(ctx, http.StatusRequestEntityTooLarge, CodePayloadTooLarge, "the "+name+" part exceeds the limit of "+humanBytes(max),
+					ErrorDetail{Field: name, Message: "at most " + humanBytes(max)}))
+			}
+			form.fields[name] = v
+			form.filenames[name] = part.FileName()
 		default:
 			// Unknown fields are drained within the body cap and ignored.
 			_, _ = io.Copy(io.Discard, part)
@@ -244,15 +306,10 @@ func (s *Server) upload(ctx context.Context, in *uploadInput) (*sourceOutput, er
 	if parts == 0 {
 		return nil, s.invalid(ctx, http.StatusBadRequest, CodeInvalidRequest, "the multipart body has no parts")
 	}
-	if src == nil {
+	if form.src == nil {
 		return nil, s.invalid(ctx, http.StatusUnprocessableEntity, CodeValidationError, "the file part is missing", ErrorDetail{Field: "file", Message: "required"})
 	}
-	if projectID != "" {
-		cleanup()
-		return nil, s.projectNotFound(ctx)
-	}
-	s.recordSource(ctx, "source.created", src)
-	return &sourceOutput{Location: "/api/v1/source/" + src.ID, Body: ok(ctx, sourceDTO(src))}, nil
+	return form, nil
 }
 
 // readErrTracker remembers the first read error of the client's stream.

@@ -609,7 +609,7 @@ func (s *Service) Delete(ctx context.Context, tenantID, id string) error {
 // isDocumentError reports the extraction failures that are the document's
 // fault, which mark a source failed.
 func isDocumentError(err error) bool {
-	for _, target := range []error{extract.ErrMalformed, extract.ErrEncrypted, extract.ErrTimeout, extract.ErrUnsupportedFormat, extract.ErrTooLarge} {
+	for _, target := range []error{extract.ErrMalformed, extract.ErrEncrypted, extract.ErrTimeout, extract.ErrUnsupportedFormat, extract.ErrTooLarge, extract.ErrTooLong} {
 		if errors.Is(err, target) {
 			return true
 		}
@@ -620,10 +620,22 @@ func isDocumentError(err error) bool {
 // Extract runs the Extractor on the stored content of source id with opts,
 // stores the result as the latest extraction of (source, mode) and marks
 // the source extracted. When the document is at fault (errors wrapping
-// extract.ErrMalformed, ErrEncrypted, ErrTimeout, ErrUnsupportedFormat or
-// ErrTooLarge) the source is marked failed and the error returned; other
-// errors (bad options, a cancelled ctx, I/O) change nothing.
+// extract.ErrMalformed, ErrEncrypted, ErrTimeout, ErrUnsupportedFormat,
+// ErrTooLarge or ErrTooLong) the source is marked failed and the error
+// returned; other errors (bad options, a cancelled ctx, I/O, a missing
+// engine) change nothing.
 func (s *Service) Extract(ctx context.Context, tenantID, id string, opts extract.Options) (*Extraction, error) {
+	return s.ExtractWith(ctx, tenantID, id, cmp.Or(opts.Mode, extract.ModeText), func(ctx context.Context, in extract.Input) (*extract.Document, error) {
+		return s.ex.Extract(ctx, in, opts)
+	})
+}
+
+// ExtractWith is Extract with fn in place of the Extractor, for results
+// made another way, such as a video's transcript from an uploaded subtitle
+// file. fn gets the stored content with its sniffed media type and
+// filename; its result is stored as the extraction of (source id, mode)
+// with the same rules as Extract's.
+func (s *Service) ExtractWith(ctx context.Context, tenantID, id string, mode extract.Mode, fn func(context.Context, extract.Input) (*extract.Document, error)) (*Extraction, error) {
 	row, err := s.getRow(ctx, s.db.Read, tenantID, id)
 	if err != nil {
 		return nil, fmt.Errorf("sources: extract %s: %w", id, err)
@@ -634,9 +646,14 @@ func (s *Service) Extract(ctx context.Context, tenantID, id string, opts extract
 	}
 	defer blob.Close()
 
-	mode := cmp.Or(opts.Mode, extract.ModeText)
+	in := extract.Input{R: blob, Size: blob.Size(), MediaType: row.MediaType, Filename: row.Filename}
+	if c, closeCompanion := s.companion(ctx, row); c != nil {
+		defer closeCompanion()
+		in.Companion = c
+	}
+	mode = cmp.Or(mode, extract.ModeText)
 	start := time.Now()
-	doc, err := s.ex.Extract(ctx, extract.Input{R: blob, Size: blob.Size(), MediaType: row.MediaType, Filename: row.Filename}, opts)
+	doc, err := fn(ctx, in)
 	elapsed := time.Since(start).Milliseconds()
 	if err != nil {
 		if isDocumentError(err) {
@@ -645,6 +662,9 @@ func (s *Service) Extract(ctx context.Context, tenantID, id string, opts extract
 			}
 		}
 		return nil, fmt.Errorf("sources: extract %s: %w", id, err)
+	}
+	if doc == nil {
+		return nil, fmt.Errorf("sources: extract %s: no document", id)
 	}
 
 	result, err := json.Marshal(doc)
@@ -675,6 +695,79 @@ func (s *Service) Extract(ctx context.Context, tenantID, id string, opts extract
 		return nil, fmt.Errorf("sources: extract %s: %w", id, err)
 	}
 	return &Extraction{SourceID: id, Mode: mode, Document: *doc, DurationMS: elapsed, CreatedAt: now}, nil
+}
+
+// MetaCompanion is the metadata key that names a source's companion (see
+// SetCompanion).
+const MetaCompanion = "companion_source_id"
+
+// SetCompanion makes source companionID the companion of source id: its
+// content goes with id's to the parser in every later extraction
+// (extract.Input.Companion), as the subtitles uploaded with a video do.
+// The link is metadata[MetaCompanion] of id; both sources must exist in
+// the tenant (else ErrNotFound), and each stays a source of its own:
+// deleting one leaves the other, and a companion that is gone is no
+// longer passed.
+func (s *Service) SetCompanion(ctx context.Context, tenantID, id, companionID string) (*Source, error) {
+	if id == companionID {
+		return nil, errors.New("sources: a source cannot be its own companion")
+	}
+	var src *Source
+	err := s.db.InTx(ctx, func(tx *sqlx.Tx) error {
+		var n int
+		if err := tx.GetContext(ctx, &n, tx.Rebind(`SELECT COUNT(*) FROM sources WHERE id = ? AND tenant_id = ?`), companionID, tenantID); err != nil {
+			return err
+		} else if n == 0 {
+			return ErrNotFound
+		}
+		var row sourceRow
+		err := tx.GetContext(ctx, &row, tx.Rebind(`SELECT `+sourceColumns+` FROM sources WHERE id = ? AND tenant_id = ?`), id, tenantID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrNotFound
+		} else if err != nil {
+			return err
+		}
+		if src, err = row.source(); err != nil {
+			return err
+		}
+		src.Metadata[MetaCompanion] = companionID
+		src.UpdatedAt = s.now().UTC().Truncate(time.Microsecond)
+		meta, err := json.Marshal(src.Metadata)
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, tx.Rebind(`UPDATE sources SET metadata = ?, updated_at = ? WHERE id = ? AND tenant_id = ?`),
+			string(meta), storage.Timestamp(src.UpdatedAt), id, tenantID)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sources: set companion of %s: %w", id, err)
+	}
+	return src, nil
+}
+
+// companion opens the companion of row, if it names one that still
+// exists; the caller closes it with the function returned.
+func (s *Service) companion(ctx context.Context, row *sourceRow) (*extract.Companion, func()) {
+	var meta map[string]any
+	if json.Unmarshal([]byte(row.Metadata), &meta) != nil {
+		return nil, nil
+	}
+	id, _ := meta[MetaCompanion].(string)
+	if id == "" {
+		return nil, nil
+	}
+	crow, err := s.getRow(ctx, s.db.Read, row.TenantID, id)
+	if err != nil {
+		s.log.DebugContext(ctx, "the companion of a source is gone", "source", row.ID, "companion", id, "err", err)
+		return nil, nil
+	}
+	blob, err := s.blobs.Open(ctx, crow.BlobKey)
+	if err != nil {
+		s.log.WarnContext(ctx, "cannot open the companion of a source", "source", row.ID, "companion", id, "err", err)
+		return nil, nil
+	}
+	return &extract.Companion{R: blob, Size: blob.Size(), MediaType: crow.MediaType, Filename: crow.Filename}, func() { blob.Close() }
 }
 
 func (s *Service) setStatus(ctx context.Context, tenantID, id string, st Status) error {

@@ -2,15 +2,10 @@ package transcribe
 
 import (
 	"bytes"
-	"context"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"strings"
 	"testing"
-	"unicode"
 
-	"github.com/quarryhq/quarry/media"
+	"github.com/quarryhq/quarry/internal/mediatest"
 )
 
 // requireTools skips the test when a tool is missing, or fails it when
@@ -40,74 +35,15 @@ func errString(err error) string {
 	return err.Error()
 }
 
-// speech synthesises text with ffmpeg's flite filter (voice rms) and
-// converts it with the media package to 16 kHz mono WAV.
+// speech synthesises text with ffmpeg's flite filter (voice rms) as a
+// 16 kHz mono WAV file and returns its bytes.
 func speech(tb testing.TB, text string) []byte {
 	tb.Helper()
-	_, err := exec.LookPath("ffmpeg")
-	requireTools(tb, "ffmpeg not found", err == nil)
-	out, _ := exec.Command("ffmpeg", "-hide_banner", "-filters").Output()
-	requireTools(tb, "this ffmpeg has no flite filter (Debian's ffmpeg has it)", bytes.Contains(out, []byte(" flite ")))
-	src := filepath.Join(tb.TempDir(), "speech.mkv")
-	cmd := exec.Command("ffmpeg", "-hide_banner", "-nostdin", "-v", "error", "-y",
-		"-f", "lavfi", "-i", "flite=text='"+text+"':voice=rms",
-		"-c:a", "flac", src)
-	if b, err := cmd.CombinedOutput(); err != nil {
-		tb.Fatalf("ffmpeg flite: %v: %s", err, b)
-	}
-	tools, err := media.New(media.Config{})
-	requireTools(tb, "media unavailable: "+errString(err), err == nil)
-	f, err := os.Open(src)
+	b, err := os.ReadFile(mediatest.Speech(tb, tb.TempDir(), text, ".wav"))
 	if err != nil {
 		tb.Fatal(err)
 	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	var wav bytes.Buffer
-	if _, err := tools.ExtractAudio(context.Background(), f, st.Size(), &wav); err != nil {
-		tb.Fatalf("ExtractAudio: %v", err)
-	}
-	return wav.Bytes()
-}
-
-// words lowercases s and splits it into words, punctuation dropped.
-func words(s string) []string {
-	return strings.FieldsFunc(strings.ToLower(s), func(r rune) bool {
-		return !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '\''
-	})
-}
-
-// wer is the word error rate of hyp against ref: the word-level
-// Levenshtein distance (substitutions, insertions, deletions) over the
-// number of reference words.
-func wer(ref, hyp string) float64 {
-	r, h := words(ref), words(hyp)
-	if len(r) == 0 {
-		if len(h) == 0 {
-			return 0
-		}
-		return 1
-	}
-	prev := make([]int, len(h)+1)
-	cur := make([]int, len(h)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(r); i++ {
-		cur[0] = i
-		for j := 1; j <= len(h); j++ {
-			sub := prev[j-1]
-			if r[i-1] != h[j-1] {
-				sub++
-			}
-			cur[j] = min(sub, prev[j]+1, cur[j-1]+1)
-		}
-		prev, cur = cur, prev
-	}
-	return float64(prev[len(h)]) / float64(len(r))
+	return b
 }
 
 // pcmWAV returns a WAV file of n samples, sample i being f(i).

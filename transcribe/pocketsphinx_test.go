@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/quarryhq/quarry/internal/mediatest"
 )
 
 const referenceText = "The quick brown fox jumps over the lazy dog. " +
@@ -26,7 +28,7 @@ func TestPocketsphinxWER(t *testing.T) {
 	}
 	took := time.Since(start)
 	audio, _ := parseWAV(bytes.NewReader(wav), int64(len(wav)))
-	w := wer(referenceText, tr.Text)
+	w := mediatest.WER(referenceText, tr.Text)
 	t.Logf("WER %.1f%% (%d segments) real-time factor %.2f; hypothesis: %q", 100*w, len(tr.Segments), took.Seconds()/audio.duration().Seconds(), tr.Text)
 	if w > 0.25 {
 		t.Errorf("WER %.1f%% over 25%%", 100*w)
@@ -194,24 +196,6 @@ func TestParseWAV(t *testing.T) {
 	} {
 		if _, err := parseWAV(bytes.NewReader(in), int64(len(in))); !errors.Is(err, ErrBadAudio) {
 			t.Errorf("%s: err = %v, want ErrBadAudio", name, err)
-		}
-	}
-}
-
-func TestWER(t *testing.T) {
-	for _, c := range []struct {
-		ref, hyp string
-		want     float64
-	}{
-		{"the cat sat", "the cat sat", 0},
-		{"the cat sat", "the bat sat", 1.0 / 3},
-		{"the cat sat", "the cat", 1.0 / 3},
-		{"the cat sat", "the cat sat down", 1.0 / 3},
-		{"The cat, sat.", "the cat sat", 0},
-		{"a b c d", "", 1},
-	} {
-		if got := wer(c.ref, c.hyp); got != c.want {
-			t.Errorf("wer(%q, %q) = %v, want %v", c.ref, c.hyp, got, c.want)
 		}
 	}
 }

@@ -55,6 +55,13 @@ type Config struct {
 	LLMURL          string        `yaml:"llm_url" env:"QUARRY_LLM_URL" help:"OpenAI-compatible chat-completions server for ai-assist, such as http://127.0.0.1:11434/v1 (default: the offline extractive provider)"`
 	LLMModel        string        `yaml:"llm_model" env:"QUARRY_LLM_MODEL" help:"model name on the LLM server (required with llm_url)"`
 	LLMAPIKey       string        `yaml:"llm_api_key" env:"QUARRY_LLM_API_KEY" help:"API key of the LLM server, if it needs one"`
+	Transcriber     string        `yaml:"transcriber" env:"QUARRY_TRANSCRIBER" help:"speech recognition for media without subtitles: auto (whisper when whisper_url is set, else pocketsphinx when installed, else subtitles only), whisper, pocketsphinx or off"`
+	WhisperURL      string        `yaml:"whisper_url" env:"QUARRY_WHISPER_URL" help:"OpenAI-compatible /v1/audio/transcriptions server, such as https://api.openai.com/v1 or http://127.0.0.1:8000/v1 (whisper.cpp, speaches, LocalAI, vLLM)"`
+	WhisperModel    string        `yaml:"whisper_model" env:"QUARRY_WHISPER_MODEL" help:"model name on the whisper server"`
+	WhisperAPIKey   string        `yaml:"whisper_api_key" env:"QUARRY_WHISPER_API_KEY" help:"API key of the whisper server, if it needs one"`
+	WhisperLanguage string        `yaml:"whisper_language" env:"QUARRY_WHISPER_LANGUAGE" help:"ISO 639-1 language hint sent to the whisper server (default: it detects)"`
+	MediaTimeout    time.Duration `yaml:"media_timeout" env:"QUARRY_MEDIA_TIMEOUT" help:"deadline of one transcript (probe, audio extraction and speech recognition); POST /video-to-text is synchronous within it"`
+	MediaMaxLength  time.Duration `yaml:"media_max_duration" env:"QUARRY_MEDIA_MAX_DURATION" help:"longest audio or video accepted (media_too_long past it, checked before decoding)"`
 }
 
 func defaultConfig() Config {
@@ -75,6 +82,10 @@ func defaultConfig() Config {
 		Isolation:       "process",
 		WorkerMemory:    1 << 30,
 		WorkerMaxDocs:   100,
+		Transcriber:     "auto",
+		WhisperModel:    "whisper-1",
+		MediaTimeout:    10 * time.Minute,
+		MediaMaxLength:  time.Hour,
 	}
 }
 
@@ -213,6 +224,24 @@ func (c Config) validate() error {
 		return fmt.Errorf("QUARRY_WORKER_MEMORY (worker_memory) must be at least %d bytes", isolate.MinMemoryLimit)
 	case c.WorkerMaxDocs <= 0:
 		return errors.New("QUARRY_WORKER_MAX_DOCS (worker_max_docs) must be positive")
+	case c.MediaTimeout <= 0:
+		return errors.New("QUARRY_MEDIA_TIMEOUT (media_timeout) must be positive")
+	case c.MediaMaxLength <= 0:
+		return errors.New("QUARRY_MEDIA_MAX_DURATION (media_max_duration) must be positive")
+	}
+	switch strings.ToLower(c.Transcriber) {
+	case "auto", "pocketsphinx", "off":
+	case "whisper":
+		if c.WhisperURL == "" {
+			return errors.New("QUARRY_WHISPER_URL (whisper_url) is required with QUARRY_TRANSCRIBER=whisper")
+		}
+	default:
+		return fmt.Errorf("QUARRY_TRANSCRIBER (transcriber): want auto, whisper, pocketsphinx or off, got %q", c.Transcriber)
+	}
+	if c.WhisperURL != "" {
+		if u, err := url.Parse(c.WhisperURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("QUARRY_WHISPER_URL (whisper_url): want an http(s) URL, got %q", c.WhisperURL)
+		}
 	}
 	if c.LLMURL != "" && c.LLMModel == "" {
 		return errors.New("QUARRY_LLM_MODEL (llm_model) is required with QUARRY_LLM_URL")

@@ -126,7 +126,7 @@ func evalCmd(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 	if cfg.LogLevel == "debug" {
 		log = newLogger(cfg, stderr)
 	}
-	ex, err := newExtractor(cfg, log)
+	ex, err := newExtractor(cfg, log, nil)
 	if err != nil {
 		fmt.Fprintln(stderr, "quarry eval:", err)
 		return 1

@@ -80,7 +80,12 @@ func extractCmd(ctx context.Context, args []string, _ io.Reader, stdout, stderr 
 	if cfg.LogLevel == "debug" {
 		log = newLogger(cfg, stderr)
 	}
-	ex, err := newExtractor(cfg, log)
+	media, _, err := newTranscriptParser(cfg, log)
+	if err != nil {
+		fmt.Fprintln(stderr, "quarry extract:", err)
+		return 1
+	}
+	ex, err := newExtractor(cfg, log, media)
 	if err != nil {
 		fmt.Fprintln(stderr, "quarry extract:", err)
 		return 1

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
-	"github.com/quarryhq/quarry/extract/isolate"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -16,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/quarryhq/quarry/extract/isolate"
 )
 
 // TestMain makes the test binary a parser worker too, as main makes the
@@ -175,29 +176,56 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
+// served is a `quarry serve` started by startServe.
+type served struct {
+	base string // http://127.0.0.1:PORT
+	logs *lockedBuffer
+	stop func() int
+}
+
+// startServe runs `quarry serve` with the environment e (QUARRY_ADDR
+// 127.0.0.1:0) as main would and waits until it listens. stop cancels it
+// as SIGTERM would and returns its exit code; it is also called at the end
+// of the test, once.
+func startServe(t *testing.T, e func(string) string) *served {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	logs := &lockedBuffer{}
+	done := make(chan int, 1)
+	go func() { done <- run(ctx, []string{"serve"}, nil, io.Discard, logs, e) }()
+	code, stopped := 0, false
+	stop := func() int {
+		if stopped {
+			return code
+		}
+		stopped = true
+		cancel()
+		select {
+		case code = <-done:
+		case <-time.After(30 * time.Second):
+			t.Error("serve did not stop")
+			code = -1
+		}
+		return code
+	}
+	t.Cleanup(func() { stop() })
+	addrRe := regexp.MustCompile(`"msg":"listening","addr":"([^"]+)"`)
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if m := addrRe.FindStringSubmatch(logs.String()); m != nil {
+			return &served{base: "http://" + m[1], logs: logs, stop: stop}
+		}
+	}
+	t.Fatalf("server did not start:\n%s", logs.String())
+	return nil
+}
+
 // TestServeEndToEnd runs `quarry serve` as main would (config from the
 // environment, migration, wiring), uploads and extracts a document over
 // HTTP, then stops it as SIGTERM would.
 func TestServeEndToEnd(t *testing.T) {
 	dataDir := t.TempDir()
-	e := env(map[string]string{"QUARRY_ADDR": "127.0.0.1:0", "QUARRY_DATA_DIR": dataDir})
-	ctx, cancel := context.WithCancel(context.Background())
-	logs := &lockedBuffer{}
-	done := make(chan int, 1)
-	go func() { done <- run(ctx, []string{"serve"}, nil, io.Discard, logs, e) }()
-
-	addrRe := regexp.MustCompile(`"msg":"listening","addr":"([^"]+)"`)
-	var base string
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if m := addrRe.FindStringSubmatch(logs.String()); m != nil {
-			base = "http://" + m[1]
-			break
-		}
-	}
-	if base == "" {
-		cancel()
-		t.Fatalf("server did not start:\n%s", logs.String())
-	}
+	srv := startServe(t, env(map[string]string{"QUARRY_ADDR": "127.0.0.1:0", "QUARRY_DATA_DIR": dataDir}))
+	base, logs := srv.base, srv.logs
 
 	var body bytes.Buffer
 	mw := multipart.NewWriter(&body)
@@ -259,14 +287,8 @@ func TestServeEndToEnd(t *testing.T) {
 		t.Errorf("metrics do not show an isolated extraction:\n%s", m)
 	}
 
-	cancel()
-	select {
-	case code := <-done:
-		if code != 0 {
-			t.Fatalf("serve exited %d:\n%s", code, logs.String())
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("serve did not stop")
+	if code := srv.stop(); code != 0 {
+		t.Fatalf("serve exited %d:\n%s", code, logs.String())
 	}
 	if _, err := os.Stat(filepath.Join(dataDir, "quarry.db")); err != nil {
 		t.Fatalf("no database in the data dir: %v", err)

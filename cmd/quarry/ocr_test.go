@@ -10,10 +10,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/quarryhq/quarry/extract"
 	"github.com/quarryhq/quarry/extract/ocr/ocrtest"
@@ -157,29 +155,8 @@ func TestServeOCR(t *testing.T) {
 	}
 	dataDir := t.TempDir()
 	e := env(map[string]string{"QUARRY_ADDR": "127.0.0.1:0", "QUARRY_DATA_DIR": dataDir, "QUARRY_OCR": "tesseract", "QUARRY_OCR_CONCURRENCY": "1"})
-	ctx, cancel := context.WithCancel(context.Background())
-	logs := &lockedBuffer{}
-	done := make(chan int, 1)
-	go func() { done <- run(ctx, []string{"serve"}, nil, io.Discard, logs, e) }()
-	defer func() {
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(30 * time.Second):
-			t.Error("serve did not stop")
-		}
-	}()
-	addrRe := regexp.MustCompile(`"msg":"listening","addr":"([^"]+)"`)
-	var base string
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if m := addrRe.FindStringSubmatch(logs.String()); m != nil {
-			base = "http://" + m[1]
-			break
-		}
-	}
-	if base == "" {
-		t.Fatalf("server did not start:\n%s", logs.String())
-	}
+	srv := startServe(t, e)
+	base, logs := srv.base, srv.logs
 	if !strings.Contains(logs.String(), `"msg":"OCR is on","engine":"tesseract`) {
 		t.Errorf("no OCR log line:\n%s", logs.String())
 	}

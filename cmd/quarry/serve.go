@@ -21,6 +21,7 @@ import (
 	"github.com/quarryhq/quarry/extract"
 	"github.com/quarryhq/quarry/extract/ocr"
 	"github.com/quarryhq/quarry/extract/standard"
+	"github.com/quarryhq/quarry/extract/transcript"
 	"github.com/quarryhq/quarry/flags"
 	"github.com/quarryhq/quarry/server"
 	"github.com/quarryhq/quarry/sources"
@@ -38,6 +39,8 @@ type app struct {
 	auth      *auth.Service
 	audit     *audit.Recorder
 	flags     *flags.Service
+	// engines is what /health reports of the optional engines.
+	engines map[string]string
 }
 
 // extractionEngine is an in-process *extract.Extractor or an
@@ -94,6 +97,7 @@ func newPool(cfg Config, ex *extract.Extractor, log *slog.Logger) (*isolate.Pool
 			"QUARRY_LOG_FORMAT=" + cfg.LogFormat,
 			"QUARRY_JWT_SECRET=", // workers parse; they sign nothing
 			"QUARRY_LLM_API_KEY=",
+			"QUARRY_WHISPER_API_KEY=",
 		},
 	})
 	if errors.Is(err, errors.ErrUnsupported) {
@@ -117,18 +121,27 @@ func workerExtractor() (*extract.Extractor, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newExtractor(cfg, newLogger(cfg, os.Stderr))
+	// Workers never see audio or video (isolate.Pool keeps the
+	// transcript parser in the server), so they have no media parser.
+	return newExtractor(cfg, newLogger(cfg, os.Stderr), nil)
 }
 
-// newExtractor builds the extraction engine with every built-in parser and
-// the OCR engine QUARRY_OCR asks for. The server, `quarry extract` and
-// `quarry eval` all build theirs here.
-func newExtractor(cfg Config, log *slog.Logger) (*extract.Extractor, error) {
+// newExtractor builds the extraction engine with every built-in parser,
+// the OCR engine QUARRY_OCR asks for and, when media is not nil, the
+// transcript parser of audio, video and subtitles (registered as "media").
+// The server, `quarry extract` and `quarry eval` all build theirs here.
+func newExtractor(cfg Config, log *slog.Logger, media *transcript.Parser) (*extract.Extractor, error) {
 	engine, err := newOCR(cfg, log)
 	if err != nil {
 		return nil, err
 	}
-	return extract.New(standard.NewRegistry(), extract.Config{
+	reg := standard.NewRegistry()
+	if media != nil {
+		if err := reg.Register(transcript.Name, media); err != nil {
+			return nil, err
+		}
+	}
+	return extract.New(reg, extract.Config{
 		Timeout: cfg.ExtractTimeout,
 		Limits:  extract.Limits{MaxChars: cfg.MaxExtractChars},
 		Logger:  log,
@@ -198,9 +211,17 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger) (_ *app, err err
 	if err != nil {
 		return nil, err
 	}
-	ex, err := newExtractor(cfg, log)
+	media, engines, err := newTranscriptParser(cfg, log)
 	if err != nil {
 		return nil, err
+	}
+	ex, err := newExtractor(cfg, log, media)
+	if err != nil {
+		return nil, err
+	}
+	engines["ocr"] = "off"
+	if o := ex.OCR(); o != nil {
+		engines["ocr"] = o.Name()
 	}
 	var engine extractionEngine = ex
 	pool, err := newPool(cfg, ex, log)
@@ -228,7 +249,7 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger) (_ *app, err err
 	if err != nil {
 		return nil, err
 	}
-	a := &app{db: db, blobs: blobs, extractor: engine, pool: pool, sources: src}
+	a := &app{db: db, blobs: blobs, extractor: engine, pool: pool, sources: src, engines: engines}
 	if err := a.openGovernance(cfg, log); err != nil {
 		return nil, err
 	}
@@ -279,6 +300,10 @@ func serve(ctx context.Context, args []string, _, stderr io.Writer, getenv func(
 	if err != nil {
 		return err
 	}
+	a.engines["llm"] = "extractive"
+	if cfg.LLMURL != "" {
+		a.engines["llm"] = cfg.LLMModel
+	}
 	srv, err := server.New(server.Config{
 		Version:         buildVersion(),
 		Logger:          log,
@@ -288,6 +313,7 @@ func serve(ctx context.Context, args []string, _, stderr io.Writer, getenv func(
 		AuthRequired:    cfg.AuthRequired,
 		TenancyEnforced: cfg.TenancyEnforced,
 		MetricsAddr:     cfg.MetricsAddr,
+		MediaTimeout:    cfg.MediaTimeout,
 	}, server.Deps{
 		Sources:   a.sources,
 		Extractor: a.extractor,
@@ -296,6 +322,7 @@ func serve(ctx context.Context, args []string, _, stderr io.Writer, getenv func(
 		Audit:     a.audit,
 		Flags:     a.flags,
 		Assist:    assistSvc,
+		Engines:   a.engines,
 	})
 	if err != nil {
 		return err

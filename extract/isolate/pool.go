@@ -131,6 +131,11 @@ func (p *Pool) Sniff(ctx context.Context, r io.ReaderAt, size int64, filename st
 //     answers (while waiting for a worker it is ctx.Err()).
 //   - After Close: ErrClosed.
 //
+// A document whose parser is an [extract.ExternalTool] (audio and video:
+// the work runs in ffmpeg and a speech engine, each isolated on its own)
+// is extracted in the calling process by Config.Extractor, under the
+// parser's own deadline.
+//
 // When every worker is busy Extract waits for one, until ctx ends.
 func (p *Pool) Extract(ctx context.Context, in extract.Input, opts extract.Options) (*extract.Document, error) {
 	if err := ctx.Err(); err != nil {
@@ -146,6 +151,9 @@ func (p *Pool) Extract(ctx context.Context, in extract.Input, opts extract.Optio
 	}
 	if in.Size < 0 {
 		return nil, errors.New("isolate: Input.Size is negative")
+	}
+	if p.external(ctx, &in) {
+		return p.cfg.Extractor.Extract(ctx, in, opts)
 	}
 	f, err := p.inputFile(ctx, in)
 	if err != nil {
@@ -180,6 +188,25 @@ func (p *Pool) Extract(ctx context.Context, in extract.Input, opts extract.Optio
 	}
 	r := <-j.res
 	return r.doc, r.err
+}
+
+// external reports whether the parser for in is an extract.ExternalTool,
+// sniffing in.MediaType first when it is empty (a sniffing failure is left
+// for the worker to report).
+func (p *Pool) external(ctx context.Context, in *extract.Input) bool {
+	if in.MediaType == "" && in.Size > 0 {
+		mt, err := p.cfg.Extractor.Sniff(ctx, in.R, in.Size, in.Filename)
+		if err != nil {
+			return false
+		}
+		in.MediaType = mt
+	}
+	_, parser, err := p.cfg.Extractor.Registry().Lookup(in.MediaType)
+	if err != nil {
+		return false
+	}
+	_, ok := parser.(extract.ExternalTool)
+	return ok
 }
 
 // Close stops the pool: Extract refuses new documents at once, documents

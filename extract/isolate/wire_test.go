@@ -45,8 +45,9 @@ func TestWireCoversEveryField(t *testing.T) {
 		{reflect.TypeFor[wireOptions](), reflect.TypeFor[extract.Options](), nil},
 		{reflect.TypeFor[wireLimits](), reflect.TypeFor[extract.Limits](), nil},
 		// R travels as a descriptor; ID and Budget and Options are the
-		// protocol's own.
-		{reflect.TypeFor[request](), reflect.TypeFor[extract.Input](), []string{"R", "ID", "Budget", "Options"}},
+		// protocol's own. Companion stays in the server: only
+		// ExternalTool parsers (run in process) use one.
+		{reflect.TypeFor[request](), reflect.TypeFor[extract.Input](), []string{"R", "ID", "Budget", "Options", "Companion"}},
 	} {
 		want := slices.DeleteFunc(fieldNames(tc.of), func(n string) bool { return slices.Contains(tc.skip, n) })
 		got := slices.DeleteFunc(fieldNames(tc.wire), func(n string) bool { return slices.Contains(tc.skip, n) })

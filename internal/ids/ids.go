@@ -17,48 +17,43 @@ import (
 
 // Generator makes ids with one prefix. It is safe for concurrent use.
 type Generator struct {
-	prefix    string
-	monotonic bool
-	mu        sync.Mutex
-	entropy   *ulid.MonotonicEntropy
-	last      uint64 // ms of the last monotonic id
+	prefix  string
+	ordered bool
+	mu      sync.Mutex
+	last    uint64 // ms of the last ordered id
 }
 
-// New returns a Generator of fully random ids: ids made in the same
-// millisecond share nothing but the time, so one cannot be guessed from
+// New returns a Generator of random ids: a ULID (48-bit millisecond time,
+// 80 random bits) in lower case after prefix. Ids of one millisecond do
+// not sort in the order they were made, and none can be derived from
 // another (CONTRACT.md: opaque, random identifiers).
 func New(prefix string) *Generator { return &Generator{prefix: prefix} }
 
 // NewMonotonic returns a Generator whose ids sort in the order they were
 // made within this process, even within one millisecond or when the clock
-// steps back. Use it where order matters more than unguessability (an
-// audit trail).
+// steps back, and are as random as New's: an id that would fall in the
+// millisecond of the one before (or earlier) takes the next millisecond
+// instead of a counter in its random part, so its 80 random bits are
+// fresh and no id can be guessed from another (RELIABILITY.md T49). The
+// time part may run a few milliseconds ahead of the clock in a burst.
 func NewMonotonic(prefix string) *Generator {
-	return &Generator{prefix: prefix, monotonic: true, entropy: ulid.Monotonic(rand.Reader, 0)}
+	return &Generator{prefix: prefix, ordered: true}
 }
 
 // Next returns a new id made at t.
 func (g *Generator) Next(t time.Time) (string, error) {
 	ms := ulid.Timestamp(t)
-	if !g.monotonic {
-		id, err := ulid.New(ms, rand.Reader)
-		if err != nil {
-			return "", fmt.Errorf("new id: %w", err)
+	if g.ordered {
+		g.mu.Lock()
+		if ms <= g.last {
+			ms = g.last + 1
 		}
-		return g.prefix + strings.ToLower(id.String()), nil
+		g.last = ms
+		g.mu.Unlock()
 	}
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	ms = max(ms, g.last)
-	g.last = ms
-	id, err := ulid.New(ms, g.entropy)
+	id, err := ulid.New(ms, rand.Reader)
 	if err != nil {
-		// Only the monotonic overflow (2^80 ids in one millisecond) or a
-		// failing crypto/rand gets here; start afresh once.
-		g.entropy = ulid.Monotonic(rand.Reader, 0)
-		if id, err = ulid.New(ms, g.entropy); err != nil {
-			return "", fmt.Errorf("new id: %w", err)
-		}
+		return "", fmt.Errorf("new id: %w", err)
 	}
 	return g.prefix + strings.ToLower(id.String()), nil
 }

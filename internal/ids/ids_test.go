@@ -2,8 +2,11 @@ package ids
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/oklog/ulid/v2"
 )
 
 func TestRandomIDsShareOnlyTheTime(t *testing.T) {
@@ -39,6 +42,39 @@ func TestMonotonicIDsSortInOrder(t *testing.T) {
 	c, _ := g.Next(t0)
 	if !(a < b && b < c) {
 		t.Fatalf("not in order: %s %s %s", a, b, c)
+	}
+}
+
+// TestMonotonicIDsAreRandom: ordered ids made in one millisecond share no
+// counter: each has fresh random bits (RELIABILITY.md T49), and a burst
+// only moves the time part forward.
+func TestMonotonicIDsAreRandom(t *testing.T) {
+	g := NewMonotonic("src_")
+	t0 := time.Now()
+	seen := map[string]bool{}
+	prev := ""
+	for i := range 1000 {
+		id, err := g.Next(t0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if id <= prev {
+			t.Fatalf("id %d %s does not sort after %s", i, id, prev)
+		}
+		prev = id
+		u, err := ulid.ParseStrict(strings.ToUpper(id[4:]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := u.Entropy()
+		top := string(e[:5]) // 40 bits: a counter would repeat them
+		if seen[top] {
+			t.Fatalf("id %d repeats the top 40 random bits of an earlier one", i)
+		}
+		seen[top] = true
+		if ahead := time.Duration(u.Time()-ulid.Timestamp(t0)) * time.Millisecond; ahead >= time.Second+time.Millisecond {
+			t.Fatalf("id %d runs %s ahead of its time", i, ahead)
+		}
 	}
 }
 
