@@ -1,6 +1,6 @@
-// Package quarry turns what people bring - documents, web pages, and later
-// videos - into clean, citable text and summaries, behind a production-grade
-// HTTP API. It is an embeddable Go library plus a thin reference server.
+// Package quarry turns what people bring - documents, web pages, audio and
+// video - into clean, citable text, summaries, transcripts and AI
+// assistance, behind a production-grade HTTP API. It is an embeddable Go library plus a thin reference server.
 //
 // This root package holds no code; it documents the architecture.
 //
@@ -24,6 +24,19 @@
 //     extract/standard registers them all. extract/extracttest is the
 //     conformance suite any parser can run.
 //   - extract/ocr: the tesseract OCR engine (pdftoppm renders PDF pages).
+//   - extract/transcript: the parser of audio, video and subtitle files
+//     (an ExternalTool: its own deadline, in process); a transcript comes
+//     from uploaded subtitles, else a subtitle track, else speech.
+//   - [github.com/quarryhq/quarry/media]: ffprobe and ffmpeg on untrusted
+//     media (own container sniffing, forced demuxer, protocol whitelist,
+//     process-group kill, duration cap): probe, 16 kHz WAV, subtitles.
+//   - [github.com/quarryhq/quarry/transcribe]: speech recognition behind the
+//     Transcriber interface: pocketsphinx offline, or any OpenAI-compatible
+//     whisper server.
+//   - [github.com/quarryhq/quarry/assist]: the AI-assist tasks (summarize,
+//     rewrite, titles, ask, translate) on a Provider: extractive offline, or
+//     any OpenAI-compatible chat-completions server, with grounding in
+//     passages, templated prompts and capped outputs.
 //   - extract/isolate: runs parsers in warm worker processes of the same
 //     binary (re-exec hook, deadline kill, rlimits, recycling), so a
 //     hostile file cannot take the server down.
