@@ -53,7 +53,7 @@ func (s *Server) assistTask(ctx context.Context, b assistRequest) (assist.Task, 
 	if b.SourceID != "" {
 		x, err := s.deps.Sources.GetExtraction(ctx, s.tenant(ctx), b.SourceID, extract.ModeText)
 		if err != nil {
-			release, aerr := s.acquire(ctx)
+			release, aerr := s.acquireFor(ctx, s.tenant(ctx), b.SourceID)
 			if aerr != nil {
 				return assist.Task{}, aerr
 			}

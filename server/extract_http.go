@@ -74,7 +74,7 @@ func (s *Server) bindExtract() {
 			"With options.chunking the extraction carries chunks: pieces of its text of at most max_chars code points (or max_tokens approximate tokens) that end at the strongest boundary available (paragraph, sentence, line, word), each with its offsets into text, its pages and the headings it is under; at most 100000 chunks a document. " +
 			"metadata.language is the language the document declares, else the one detected in its text (an ISO 639-1 code such as en, de, ar, ja; absent when the text is too short or mixed). " +
 			"Document errors answer 415 unsupported_media_type, 422 malformed_document, encrypted_document or extraction_timeout; invalid options, 422 validation_error. " +
-			"At most QUARRY_MAX_IN_FLIGHT extractions run at once; when all slots stay busy for 5 s the answer is 503 over_capacity with Retry-After. " +
+			"At most QUARRY_MAX_IN_FLIGHT extractions run at once (audio and video: QUARRY_MAX_MEDIA_IN_FLIGHT, on slots of their own); when all slots stay busy for 5 s the answer is 503 over_capacity with Retry-After. " +
 			"options.summarizer says how mode summary is made. extractive (the default) keeps the most central sentences (TextRank), in document order, offline. " +
 			"llm has the configured language model (QUARRY_LLM_URL) write the summary from the source's whole text: its stored text extraction when that one is complete (all pages, not truncated) and headers_footers is not asked, else a new text extraction, stored as well (password and headers_footers apply to it). " +
 			"An llm summary is one page whose number is the first page summarized; metadata is the text extraction's, with metadata.engine set to llm:<model>, and so are its warnings; options.pages selects the pages summarized; options.max_chars caps the summary (a truncated warning says when it applied); " +
@@ -98,7 +98,7 @@ func (s *Server) extract(ctx context.Context, in *extractInput) (*extractOutput,
 		opts.HeadersFooters = o.HeadersFooters
 		opts.Chunking = o.Chunking.options()
 	}
-	release, err := s.acquire(ctx)
+	release, err := s.acquireFor(ctx, s.tenant(ctx), in.Body.SourceID)
 	if err != nil {
 		return nil, err
 	}
@@ -147,7 +147,7 @@ func (s *Server) extractLLM(ctx context.Context, in *extractInput) (*extractOutp
 		return nil, failed(err)
 	}
 	if err != nil || o.HeadersFooters || !completeText(&tx.Document) {
-		release, aerr := s.acquire(ctx)
+		release, aerr := s.acquireFor(ctx, tenant, id)
 		if aerr != nil {
 			return nil, aerr
 		}

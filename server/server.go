@@ -56,6 +56,11 @@ type Config struct {
 	MaxInFlight int
 	// QueueTimeout bounds the wait for an extraction slot (default 5 s).
 	QueueTimeout time.Duration
+	// MaxMediaInFlight bounds the transcriptions (audio and video) running
+	// at once, apart from MaxInFlight so that they never hold up
+	// documents (default: half the CPUs, at least 1). More wait up to
+	// QueueTimeout, then answer 503 over_capacity.
+	MaxMediaInFlight int
 	// MediaTimeout is the transcript deadline of the media parser
 	// (default 10 minutes): POST /video-to-text extends its write
 	// deadline past it, beyond WriteTimeout.
@@ -99,6 +104,7 @@ func (c Config) withDefaults() Config {
 	c.MaxInFlight = cmp.Or(c.MaxInFlight, runtime.NumCPU())
 	c.QueueTimeout = cmp.Or(c.QueueTimeout, 5*time.Second)
 	c.MediaTimeout = cmp.Or(c.MediaTimeout, 10*time.Minute)
+	c.MaxMediaInFlight = cmp.Or(c.MaxMediaInFlight, max(1, runtime.NumCPU()/2))
 	c.LoginAttemptsPerAddress = cmp.Or(c.LoginAttemptsPerAddress, 20)
 	c.FailedLoginsPerAccount = cmp.Or(c.FailedLoginsPerAccount, 5)
 	return c
@@ -114,6 +120,8 @@ func (c Config) validate() error {
 		return errors.New("server: Config.MaxHeaderBytes must not be negative")
 	case c.MaxInFlight < 0:
 		return errors.New("server: Config.MaxInFlight must not be negative")
+	case c.MaxMediaInFlight < 0:
+		return errors.New("server: Config.MaxMediaInFlight must not be negative")
 	case c.QueueTimeout < 0:
 		return errors.New("server: Config.QueueTimeout must not be negative")
 	case c.MediaTimeout < 0:
@@ -161,8 +169,9 @@ type Server struct {
 	v1      huma.API
 	v2      huma.API
 	metrics *metrics.Set
-	// heavy holds one token per extraction in flight.
-	heavy chan struct{}
+	// heavy holds one token per document extraction in flight, media one
+	// per transcription (audio and video).
+	heavy, media chan struct{}
 	// loginAddr counts login attempts per client address, loginAcct
 	// failed logins per account.
 	loginAddr, loginAcct *limiter.Limiter
@@ -179,8 +188,10 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	}
 	installErrorModel() // before any huma.Register
 
-	s := &Server{cfg: cfg, deps: deps, log: cfg.Logger, metrics: metrics.NewSet(), heavy: make(chan struct{}, cfg.MaxInFlight)}
+	s := &Server{cfg: cfg, deps: deps, log: cfg.Logger, metrics: metrics.NewSet(), heavy: make(chan struct{}, cfg.MaxInFlight),
+		media: make(chan struct{}, cfg.MaxMediaInFlight)}
 	s.metrics.NewGauge("quarry_extractions_in_flight", func() float64 { return float64(len(s.heavy)) })
+	s.metrics.NewGauge("quarry_transcriptions_in_flight", func() float64 { return float64(len(s.media)) })
 	s.loginAddr = limiter.New(memory.NewStore(), limiter.Rate{Period: time.Minute, Limit: cfg.LoginAttemptsPerAddress})
 	s.loginAcct = limiter.New(memory.NewStore(), limiter.Rate{Period: time.Minute, Limit: cfg.FailedLoginsPerAccount})
 	r := chi.NewMux()
@@ -228,22 +239,50 @@ func apiConfig(title, version, openAPIPath, description string) huma.Config {
 	return hc
 }
 
-// acquire takes an extraction slot, waiting at most Config.QueueTimeout.
-// The returned release must be called once the work is done.
+// acquire takes a document extraction slot, waiting at most
+// Config.QueueTimeout. The returned release must be called once the work
+// is done.
 func (s *Server) acquire(ctx context.Context) (release func(), err error) {
+	return s.acquireSlot(ctx, s.heavy, "too many extractions in progress; retry shortly")
+}
+
+// acquireMedia takes a transcription slot (Config.MaxMediaInFlight).
+func (s *Server) acquireMedia(ctx context.Context) (release func(), err error) {
+	return s.acquireSlot(ctx, s.media, "too many transcriptions in progress; retry shortly")
+}
+
+// acquireFor takes the slot that extracting source id needs: a
+// transcription slot when a parser that runs external tools reads it
+// (audio, video), so that minutes-long transcriptions never hold up
+// documents, else a document slot. An unknown source takes a document
+// slot; the extraction then answers not_found.
+func (s *Server) acquireFor(ctx context.Context, tenantID, id string) (release func(), err error) {
+	if s.deps.Extractor != nil {
+		if src, err := s.deps.Sources.Get(ctx, tenantID, id); err == nil {
+			if _, p, err := s.deps.Extractor.Registry().Lookup(src.MediaType); err == nil {
+				if _, ok := p.(extract.ExternalTool); ok {
+					return s.acquireMedia(ctx)
+				}
+			}
+		}
+	}
+	return s.acquire(ctx)
+}
+
+func (s *Server) acquireSlot(ctx context.Context, slots chan struct{}, busy string) (release func(), err error) {
 	select {
-	case s.heavy <- struct{}{}:
-		return func() { <-s.heavy }, nil
+	case slots <- struct{}{}:
+		return func() { <-slots }, nil
 	default:
 	}
 	t := time.NewTimer(s.cfg.QueueTimeout)
 	defer t.Stop()
 	select {
-	case s.heavy <- struct{}{}:
-		return func() { <-s.heavy }, nil
+	case slots <- struct{}{}:
+		return func() { <-slots }, nil
 	case <-t.C:
 		s.metrics.GetOrCreateCounter("quarry_over_capacity_total").Inc()
-		e := newError(http.StatusServiceUnavailable, CodeOverCapacity, "too many extractions in progress; retry shortly")
+		e := newError(http.StatusServiceUnavailable, CodeOverCapacity, busy)
 		e.RequestID = requestIDFrom(ctx)
 		return nil, e
 	case <-ctx.Done():

@@ -88,6 +88,7 @@ func (s *Server) bindVideo() {
 			"Containers: MP4/MOV/M4A, Matroska/WebM, Ogg, WAV, MP3, FLAC, AVI, MPEG-TS, judged from the bytes with ffmpeg's own probing never used, so a playlist or script named clip.mp4 answers 415 unsupported_media_type; subtitle files alone are accepted too. " +
 			"The request is synchronous under QUARRY_MEDIA_TIMEOUT (default 10 min; 422 extraction_timeout past it); media longer than QUARRY_MEDIA_MAX_DURATION answers 422 media_too_long before any decoding. " +
 			"Without ffmpeg, or without a speech engine for media that has no subtitles, the answer is 503 dependency_unavailable (GET /health lists the engines). " +
+			"At most QUARRY_MAX_MEDIA_IN_FLIGHT transcriptions run at once, on slots of their own (documents never wait for them); when all stay busy for 5 s the answer is 503 over_capacity with Retry-After. " +
 			"A refused upload is not kept. Behind the media.video_to_text feature flag.",
 		Tags:     []string{"media"},
 		Security: anonymousEditor,
@@ -224,7 +225,7 @@ func (s *Server) transcribe(ctx context.Context, src *sources.Source, subtitles 
 			return nil, err
 		}
 	}
-	release, err := s.acquire(ctx)
+	release, err := s.acquireMedia(ctx)
 	if err != nil {
 		return nil, err
 	}

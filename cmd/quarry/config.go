@@ -27,41 +27,42 @@ import (
 // command-line flags. Each field's yaml key is its environment variable
 // without the QUARRY_ prefix, in lower case.
 type Config struct {
-	Addr            string        `yaml:"addr" env:"QUARRY_ADDR" help:"listen address (:8080 to expose)"`
-	DataDir         string        `yaml:"data_dir" env:"QUARRY_DATA_DIR" help:"SQLite file, blobs and generated secrets"`
-	DatabaseURL     string        `yaml:"database_url" env:"QUARRY_DATABASE_URL" help:"database: a SQLite file path or sqlite:// URL (default: quarry.db in the data dir)"`
-	BlobURL         string        `yaml:"blob_url" env:"QUARRY_BLOB_URL" help:"blob store location, file:// + directory (default: blobs in the data dir)"`
-	MaxUploadBytes  int64         `yaml:"max_upload_bytes" env:"QUARRY_MAX_UPLOAD_BYTES" help:"upload and download cap in bytes"`
-	FetchAllowCIDRs string        `yaml:"fetch_allow_cidrs" env:"QUARRY_FETCH_ALLOW_CIDRS" help:"extra address ranges the URL fetcher may reach, comma-separated"`
-	FetchAllowPorts string        `yaml:"fetch_allow_ports" env:"QUARRY_FETCH_ALLOW_PORTS" help:"ports the URL fetcher may reach, comma-separated"`
-	ExtractTimeout  time.Duration `yaml:"extract_timeout" env:"QUARRY_EXTRACT_TIMEOUT" help:"deadline of one extraction"`
-	MaxExtractChars int           `yaml:"max_extract_chars" env:"QUARRY_MAX_EXTRACT_CHARS" help:"cap on extracted text, in code points"`
-	MaxInFlight     int           `yaml:"max_in_flight" env:"QUARRY_MAX_IN_FLIGHT" help:"extractions running at once (default: number of CPUs)"`
-	ShutdownTimeout time.Duration `yaml:"shutdown_timeout" env:"QUARRY_SHUTDOWN_TIMEOUT" help:"grace period for requests in flight at shutdown"`
-	AuthRequired    bool          `yaml:"auth_required" env:"QUARRY_AUTH_REQUIRED" help:"require a bearer token on every endpoint but health, login, refresh, logout (true/false)"`
-	TenancyEnforced bool          `yaml:"tenancy_enforced" env:"QUARRY_TENANCY_ENFORCED" help:"scope every row to the caller's tenant (true/false)"`
-	JWTSecret       string        `yaml:"jwt_secret" env:"QUARRY_JWT_SECRET" help:"access-token signing key, or kid=secret,kid2=secret2 for rotation (default: generated once in the data dir)"`
-	AccessTokenTTL  time.Duration `yaml:"access_token_ttl" env:"QUARRY_ACCESS_TOKEN_TTL" help:"access token lifetime"`
-	LogLevel        string        `yaml:"log_level" env:"QUARRY_LOG_LEVEL" help:"debug, info, warn or error"`
-	LogFormat       string        `yaml:"log_format" env:"QUARRY_LOG_FORMAT" help:"json or text"`
-	MetricsAddr     string        `yaml:"metrics_addr" env:"QUARRY_METRICS_ADDR" help:"separate listener for /metrics (default: the API listener)"`
-	OCR             string        `yaml:"ocr" env:"QUARRY_OCR" help:"OCR of scanned pages and images: auto (tesseract when installed), tesseract or off"`
-	OCRLanguages    string        `yaml:"ocr_languages" env:"QUARRY_OCR_LANGUAGES" help:"tesseract language models, such as eng or eng+deu (Debian: tesseract-ocr-LANG)"`
-	OCRConcurrency  int           `yaml:"ocr_concurrency" env:"QUARRY_OCR_CONCURRENCY" help:"pages OCRed at once across all extractions (default 0: the CPUs Go uses)"`
-	Isolation       string        `yaml:"isolation" env:"QUARRY_ISOLATION" help:"where the server runs parsers: process (worker processes of this binary, killed at the deadline or on a crash) or off (in the server process)"`
-	Workers         int           `yaml:"workers" env:"QUARRY_WORKERS" help:"warm parser worker processes (default 0: the CPUs Go uses)"`
-	WorkerMemory    int64         `yaml:"worker_memory" env:"QUARRY_WORKER_MEMORY" help:"memory limit of one parser worker, in bytes (rlimit and GOMEMLIMIT)"`
-	WorkerMaxDocs   int           `yaml:"worker_max_docs" env:"QUARRY_WORKER_MAX_DOCS" help:"documents a parser worker reads before it is replaced"`
-	LLMURL          string        `yaml:"llm_url" env:"QUARRY_LLM_URL" help:"OpenAI-compatible chat-completions server for ai-assist, such as http://127.0.0.1:11434/v1 (default: the offline extractive provider)"`
-	LLMModel        string        `yaml:"llm_model" env:"QUARRY_LLM_MODEL" help:"model name on the LLM server (required with llm_url)"`
-	LLMAPIKey       string        `yaml:"llm_api_key" env:"QUARRY_LLM_API_KEY" help:"API key of the LLM server, if it needs one"`
-	Transcriber     string        `yaml:"transcriber" env:"QUARRY_TRANSCRIBER" help:"speech recognition for media without subtitles: auto (whisper when whisper_url is set, else pocketsphinx when installed, else subtitles only), whisper, pocketsphinx or off"`
-	WhisperURL      string        `yaml:"whisper_url" env:"QUARRY_WHISPER_URL" help:"OpenAI-compatible /v1/audio/transcriptions server, such as https://api.openai.com/v1 or http://127.0.0.1:8000/v1 (whisper.cpp, speaches, LocalAI, vLLM)"`
-	WhisperModel    string        `yaml:"whisper_model" env:"QUARRY_WHISPER_MODEL" help:"model name on the whisper server"`
-	WhisperAPIKey   string        `yaml:"whisper_api_key" env:"QUARRY_WHISPER_API_KEY" help:"API key of the whisper server, if it needs one"`
-	WhisperLanguage string        `yaml:"whisper_language" env:"QUARRY_WHISPER_LANGUAGE" help:"ISO 639-1 language hint sent to the whisper server (default: it detects)"`
-	MediaTimeout    time.Duration `yaml:"media_timeout" env:"QUARRY_MEDIA_TIMEOUT" help:"deadline of one transcript (probe, audio extraction and speech recognition); POST /video-to-text is synchronous within it"`
-	MediaMaxLength  time.Duration `yaml:"media_max_duration" env:"QUARRY_MEDIA_MAX_DURATION" help:"longest audio or video accepted (media_too_long past it, checked before decoding)"`
+	Addr             string        `yaml:"addr" env:"QUARRY_ADDR" help:"listen address (:8080 to expose)"`
+	DataDir          string        `yaml:"data_dir" env:"QUARRY_DATA_DIR" help:"SQLite file, blobs and generated secrets"`
+	DatabaseURL      string        `yaml:"database_url" env:"QUARRY_DATABASE_URL" help:"database: a SQLite file path or sqlite:// URL (default: quarry.db in the data dir)"`
+	BlobURL          string        `yaml:"blob_url" env:"QUARRY_BLOB_URL" help:"blob store location, file:// + directory (default: blobs in the data dir)"`
+	MaxUploadBytes   int64         `yaml:"max_upload_bytes" env:"QUARRY_MAX_UPLOAD_BYTES" help:"upload and download cap in bytes"`
+	FetchAllowCIDRs  string        `yaml:"fetch_allow_cidrs" env:"QUARRY_FETCH_ALLOW_CIDRS" help:"extra address ranges the URL fetcher may reach, comma-separated"`
+	FetchAllowPorts  string        `yaml:"fetch_allow_ports" env:"QUARRY_FETCH_ALLOW_PORTS" help:"ports the URL fetcher may reach, comma-separated"`
+	ExtractTimeout   time.Duration `yaml:"extract_timeout" env:"QUARRY_EXTRACT_TIMEOUT" help:"deadline of one extraction"`
+	MaxExtractChars  int           `yaml:"max_extract_chars" env:"QUARRY_MAX_EXTRACT_CHARS" help:"cap on extracted text, in code points"`
+	MaxInFlight      int           `yaml:"max_in_flight" env:"QUARRY_MAX_IN_FLIGHT" help:"extractions running at once (default: number of CPUs)"`
+	MaxMediaInFlight int           `yaml:"max_media_in_flight" env:"QUARRY_MAX_MEDIA_IN_FLIGHT" help:"transcriptions of audio and video running at once, besides max_in_flight (default 0: half the CPUs, at least 1)"`
+	ShutdownTimeout  time.Duration `yaml:"shutdown_timeout" env:"QUARRY_SHUTDOWN_TIMEOUT" help:"grace period for requests in flight at shutdown"`
+	AuthRequired     bool          `yaml:"auth_required" env:"QUARRY_AUTH_REQUIRED" help:"require a bearer token on every endpoint but health, login, refresh, logout (true/false)"`
+	TenancyEnforced  bool          `yaml:"tenancy_enforced" env:"QUARRY_TENANCY_ENFORCED" help:"scope every row to the caller's tenant (true/false)"`
+	JWTSecret        string        `yaml:"jwt_secret" env:"QUARRY_JWT_SECRET" help:"access-token signing key, or kid=secret,kid2=secret2 for rotation (default: generated once in the data dir)"`
+	AccessTokenTTL   time.Duration `yaml:"access_token_ttl" env:"QUARRY_ACCESS_TOKEN_TTL" help:"access token lifetime"`
+	LogLevel         string        `yaml:"log_level" env:"QUARRY_LOG_LEVEL" help:"debug, info, warn or error"`
+	LogFormat        string        `yaml:"log_format" env:"QUARRY_LOG_FORMAT" help:"json or text"`
+	MetricsAddr      string        `yaml:"metrics_addr" env:"QUARRY_METRICS_ADDR" help:"separate listener for /metrics (default: the API listener)"`
+	OCR              string        `yaml:"ocr" env:"QUARRY_OCR" help:"OCR of scanned pages and images: auto (tesseract when installed), tesseract or off"`
+	OCRLanguages     string        `yaml:"ocr_languages" env:"QUARRY_OCR_LANGUAGES" help:"tesseract language models, such as eng or eng+deu (Debian: tesseract-ocr-LANG)"`
+	OCRConcurrency   int           `yaml:"ocr_concurrency" env:"QUARRY_OCR_CONCURRENCY" help:"pages OCRed at once across all extractions (default 0: the CPUs Go uses)"`
+	Isolation        string        `yaml:"isolation" env:"QUARRY_ISOLATION" help:"where the server runs parsers: process (worker processes of this binary, killed at the deadline or on a crash) or off (in the server process)"`
+	Workers          int           `yaml:"workers" env:"QUARRY_WORKERS" help:"warm parser worker processes (default 0: the CPUs Go uses)"`
+	WorkerMemory     int64         `yaml:"worker_memory" env:"QUARRY_WORKER_MEMORY" help:"memory limit of one parser worker, in bytes (rlimit and GOMEMLIMIT)"`
+	WorkerMaxDocs    int           `yaml:"worker_max_docs" env:"QUARRY_WORKER_MAX_DOCS" help:"documents a parser worker reads before it is replaced"`
+	LLMURL           string        `yaml:"llm_url" env:"QUARRY_LLM_URL" help:"OpenAI-compatible chat-completions server for ai-assist, such as http://127.0.0.1:11434/v1 (default: the offline extractive provider)"`
+	LLMModel         string        `yaml:"llm_model" env:"QUARRY_LLM_MODEL" help:"model name on the LLM server (required with llm_url)"`
+	LLMAPIKey        string        `yaml:"llm_api_key" env:"QUARRY_LLM_API_KEY" help:"API key of the LLM server, if it needs one"`
+	Transcriber      string        `yaml:"transcriber" env:"QUARRY_TRANSCRIBER" help:"speech recognition for media without subtitles: auto (whisper when whisper_url is set, else pocketsphinx when installed, else subtitles only), whisper, pocketsphinx or off"`
+	WhisperURL       string        `yaml:"whisper_url" env:"QUARRY_WHISPER_URL" help:"OpenAI-compatible /v1/audio/transcriptions server, such as https://api.openai.com/v1 or http://127.0.0.1:8000/v1 (whisper.cpp, speaches, LocalAI, vLLM)"`
+	WhisperModel     string        `yaml:"whisper_model" env:"QUARRY_WHISPER_MODEL" help:"model name on the whisper server"`
+	WhisperAPIKey    string        `yaml:"whisper_api_key" env:"QUARRY_WHISPER_API_KEY" help:"API key of the whisper server, if it needs one"`
+	WhisperLanguage  string        `yaml:"whisper_language" env:"QUARRY_WHISPER_LANGUAGE" help:"ISO 639-1 language hint sent to the whisper server (default: it detects)"`
+	MediaTimeout     time.Duration `yaml:"media_timeout" env:"QUARRY_MEDIA_TIMEOUT" help:"deadline of one transcript (probe, audio extraction and speech recognition); POST /video-to-text is synchronous within it"`
+	MediaMaxLength   time.Duration `yaml:"media_max_duration" env:"QUARRY_MEDIA_MAX_DURATION" help:"longest audio or video accepted (media_too_long past it, checked before decoding)"`
 }
 
 func defaultConfig() Config {
@@ -212,6 +213,8 @@ func (c Config) validate() error {
 		return errors.New("QUARRY_MAX_EXTRACT_CHARS (max_extract_chars) must be positive")
 	case c.MaxInFlight < 0:
 		return errors.New("QUARRY_MAX_IN_FLIGHT (max_in_flight) must not be negative")
+	case c.MaxMediaInFlight < 0:
+		return errors.New("QUARRY_MAX_MEDIA_IN_FLIGHT (max_media_in_flight) must not be negative")
 	case c.AccessTokenTTL <= 0 || c.AccessTokenTTL > 24*time.Hour:
 		return errors.New("QUARRY_ACCESS_TOKEN_TTL (access_token_ttl) must be between 0 and 24h")
 	case c.ShutdownTimeout <= 0:

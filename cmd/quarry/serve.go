@@ -305,15 +305,16 @@ func serve(ctx context.Context, args []string, _, stderr io.Writer, getenv func(
 		a.engines["llm"] = cfg.LLMModel
 	}
 	srv, err := server.New(server.Config{
-		Version:         buildVersion(),
-		Logger:          log,
-		MaxUploadBytes:  cfg.MaxUploadBytes,
-		ShutdownTimeout: cfg.ShutdownTimeout,
-		MaxInFlight:     cfg.MaxInFlight,
-		AuthRequired:    cfg.AuthRequired,
-		TenancyEnforced: cfg.TenancyEnforced,
-		MetricsAddr:     cfg.MetricsAddr,
-		MediaTimeout:    cfg.MediaTimeout,
+		Version:          buildVersion(),
+		Logger:           log,
+		MaxUploadBytes:   cfg.MaxUploadBytes,
+		ShutdownTimeout:  cfg.ShutdownTimeout,
+		MaxInFlight:      cfg.MaxInFlight,
+		MaxMediaInFlight: cfg.MaxMediaInFlight,
+		AuthRequired:     cfg.AuthRequired,
+		TenancyEnforced:  cfg.TenancyEnforced,
+		MetricsAddr:      cfg.MetricsAddr,
+		MediaTimeout:     cfg.MediaTimeout,
 	}, server.Deps{
 		Sources:   a.sources,
 		Extractor: a.extractor,
