@@ -56,6 +56,9 @@
 //     details are scrubbed of anything that looks like a secret.
 //   - [github.com/quarryhq/quarry/flags]: feature flags, global or per
 //     tenant, with a short-lived cache.
+//   - [github.com/quarryhq/quarry/idempotency]: the first successful
+//     response to a request with an Idempotency-Key, replayed to its
+//     retries for 24 hours.
 //   - [github.com/quarryhq/quarry/server]: the only package that knows HTTP:
 //     huma v2 on chi v5, the /api/v1 contract with one response envelope,
 //     the mapping from domain errors to contract codes (one function),

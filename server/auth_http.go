@@ -7,11 +7,13 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
+	"github.com/go-chi/chi/v5/middleware"
 	"github.com/ulule/limiter/v3"
 
 	"github.com/quarryhq/quarry/auth"
@@ -260,7 +262,7 @@ func (s *Server) login(ctx context.Context, in *loginInput) (*tokenOutput, error
 	// against the account, so its owner is not locked out by successes.
 	refused := func(lc limiter.Context) error {
 		s.record(ctx, nil, auth.ActionLoginFailed, "", "", resultFailure, map[string]any{"reason": "rate_limited", "email": email})
-		return s.rateLimited(ctx, lc)
+		return s.rateLimited(ctx, lc, "too many attempts; retry later")
 	}
 	lc, err := s.loginAddr.Get(ctx, addrKey)
 	if err == nil && lc.Reached { // Reached: this attempt is over the limit
@@ -280,15 +282,22 @@ func (s *Server) login(ctx context.Context, in *loginInput) (*tokenOutput, error
 	return &tokenOutput{Body: ok(ctx, tokenPairDTO(pair))}, nil
 }
 
-func (s *Server) rateLimited(ctx context.Context, lc limiter.Context) error {
-	e := newError(http.StatusTooManyRequests, CodeRateLimited, "too many attempts; retry later")
+// rateLimited is the 429 rate_limited answer of a limit lc refused: the
+// general limit (rateLimit) and the login limits. Its X-RateLimit-*
+// headers describe the refusing limit; they replace those the general
+// limit set on the response, so a response never has two sets.
+func (s *Server) rateLimited(ctx context.Context, lc limiter.Context, msg string) *errorEnvelope {
+	e := newError(http.StatusTooManyRequests, CodeRateLimited, msg)
 	e.RequestID = requestIDFrom(ctx)
 	retry := max(lc.Reset-time.Now().Unix(), 1)
 	h := e.GetHeaders()
 	h.Set("Retry-After", strconv.FormatInt(retry, 10))
-	h.Set("X-RateLimit-Limit", strconv.FormatInt(lc.Limit, 10))
-	h.Set("X-RateLimit-Remaining", strconv.FormatInt(lc.Remaining, 10))
-	h.Set("X-RateLimit-Reset", strconv.FormatInt(lc.Reset, 10))
+	setRateHeaders(h, lc)
+	if general, ok := ctx.Value(rateHeadersKey{}).(http.Header); ok {
+		for _, k := range []string{"X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"} {
+			general.Del(k)
+		}
+	}
 	return e
 }
 
@@ -356,17 +365,51 @@ func (s *Server) me(ctx context.Context, _ *struct{}) (*meOutput, error) {
 
 type clientIPKey struct{}
 
-// withClientIP records the client address for rate limits and audit:
-// the connection's peer, never a forwarded header unless the server is
-// told to trust its proxies (not supported yet: RELIABILITY.md T50).
-func withClientIP(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		host, _, err := net.SplitHostPort(r.RemoteAddr)
-		if err != nil {
-			host = r.RemoteAddr
+// withClientIP records the client address for rate limits and audit
+// (RELIABILITY.md T50). With no trusted proxies it is the connection's
+// peer, and forwarded headers (X-Forwarded-For, X-Real-IP,
+// True-Client-IP, ...) are ignored: any client can write them. With
+// trusted proxies, a request whose peer is one of them is attributed to
+// the right-most X-Forwarded-For address that is not (chi's
+// ClientIPFromXFF), never the left-most, which the client chose; when that
+// gives nothing (no header, only trusted hops, garbage in the chain) the
+// peer is the client. Addresses are kept in full; the rate limit masks
+// IPv6 to /64 itself (rateKey).
+func withClientIP(trusted []netip.Prefix) func(http.Handler) http.Handler {
+	if len(trusted) == 0 {
+		return func(next http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), clientIPKey{}, peerIP(r.RemoteAddr))))
+			})
 		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), clientIPKey{}, host)))
-	})
+	}
+	cidrs := make([]string, len(trusted))
+	for i, p := range trusted {
+		cidrs[i] = p.String()
+	}
+	fromXFF := middleware.ClientIPFromXFF(cidrs...)
+	return func(next http.Handler) http.Handler {
+		return fromXFF(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			ip := peerIP(r.RemoteAddr)
+			if a := middleware.GetClientIPAddr(r.Context()); a.IsValid() {
+				ip = a.String()
+			}
+			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), clientIPKey{}, ip)))
+		}))
+	}
+}
+
+// peerIP is the address of a RemoteAddr (host:port), IPv4-mapped IPv6
+// written as IPv4.
+func peerIP(remoteAddr string) string {
+	host, _, err := net.SplitHostPort(remoteAddr)
+	if err != nil {
+		host = remoteAddr
+	}
+	if a, err := netip.ParseAddr(host); err == nil {
+		return a.Unmap().String()
+	}
+	return host
 }
 
 func clientIP(ctx context.Context) string {

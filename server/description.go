@@ -19,7 +19,12 @@ most 128 characters is kept. Server errors never carry internal details. ` + "`/
 Error codes:
 
 ` + codeTable() + `
-Not every code is reachable yet: authentication, rate limits and media endpoints arrive in later releases.`
+Rate limits: every request to /api/v1 and /api/v2, except the health checks and the OpenAPI documents, counts
+against its client address (` + "`QUARRY_RATE_LIMIT`" + `, 300 per minute by default; IPv6 addresses per /64). Limited
+responses carry ` + "`X-RateLimit-Limit`" + `, ` + "`X-RateLimit-Remaining`" + ` and ` + "`X-RateLimit-Reset`" + ` (Unix seconds); past the
+limit the answer is ` + "`429 rate_limited`" + ` with ` + "`Retry-After`" + `. Login attempts have limits of their own, per address and
+per account. The client address is the connection's peer unless the server trusts a reverse proxy
+(` + "`QUARRY_TRUSTED_PROXIES`" + `), whose ` + "`X-Forwarded-For`" + ` it then reads right to left.`
 
 var v2Description = "The /api/v2 namespace: reserved for breaking changes. It serves only its health check today."
 

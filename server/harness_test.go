@@ -27,6 +27,7 @@ import (
 	"github.com/quarryhq/quarry/extract"
 	"github.com/quarryhq/quarry/extract/standard"
 	"github.com/quarryhq/quarry/flags"
+	"github.com/quarryhq/quarry/idempotency"
 	"github.com/quarryhq/quarry/server"
 	"github.com/quarryhq/quarry/sources"
 	"github.com/quarryhq/quarry/storage"
@@ -168,13 +169,19 @@ func newStack(t testing.TB, o stackOptions) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := server.Config{Version: "test", Logger: log, MaxUploadBytes: o.maxUpload}
+	// The general rate limit is off unless a test turns it on: many tests
+	// send hundreds of requests from one address.
+	cfg := server.Config{Version: "test", Logger: log, MaxUploadBytes: o.maxUpload, RateLimit: server.RateLimitOff}
 	if o.server != nil {
 		o.server(&cfg)
 	}
+	idem, err := idempotency.New(idempotency.Config{DB: db, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
 	srv, err := server.New(cfg,
 		server.Deps{Sources: svc, Extractor: ex, Checks: map[string]server.Pinger{"db": db, "storage": blobs},
-			Auth: authSvc, Audit: rec, Flags: flagSvc, Assist: o.assistService(t, log)})
+			Auth: authSvc, Audit: rec, Flags: flagSvc, Assist: o.assistService(t, log), Idempotency: idem})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,8 @@ import (
 	"encoding/binary"
 	"io"
 	"net/http"
+	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -125,4 +127,48 @@ func TestMediaSlots(t *testing.T) {
 	}
 	// The slot is free again.
 	requireOK(t, s.postJSON(t, "/api/v1/extract", map[string]any{"source_id": stored.ID}), http.StatusOK, &x)
+}
+
+// countingTranscriber counts its transcriptions.
+type countingTranscriber struct{ n atomic.Int32 }
+
+func (c *countingTranscriber) Name() string { return "counting" }
+
+func (c *countingTranscriber) Transcribe(context.Context, io.ReaderAt, int64) (*transcribe.Transcript, error) {
+	n := c.n.Add(1)
+	return &transcribe.Transcript{Engine: "counting", Segments: []transcribe.Segment{{End: time.Second, Text: "take " + strconv.Itoa(int(n))}}}, nil
+}
+
+// TestVideoStoredTranscriptReused: /video-to-text {source_id} returns the
+// transcript stored before instead of transcribing again; POST /extract
+// transcribes again, and a cut transcript is not reused.
+func TestVideoStoredTranscriptReused(t *testing.T) {
+	tr := &countingTranscriber{}
+	tp, err := transcript.New(transcript.Config{Media: slotMedia{}, Transcriber: tr, TempDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := standard.NewRegistry()
+	reg.MustRegister(transcript.Name, tp)
+	s := newStack(t, stackOptions{registry: reg})
+	var src server.Source
+	requireOK(t, s.upload(t, "a.wav", wavFile(1600)), http.StatusCreated, &src)
+	byID := map[string]any{"source_id": src.ID}
+	var got server.Transcript
+	for range 2 {
+		requireOK(t, s.postJSON(t, "/api/v1/video-to-text", byID), http.StatusOK, &got)
+		if got.Text != "take 1" || tr.n.Load() != 1 {
+			t.Fatalf("transcript %q after %d transcriptions, want take 1 once", got.Text, tr.n.Load())
+		}
+	}
+	var x server.Extraction
+	requireOK(t, s.postJSON(t, "/api/v1/extract", byID), http.StatusOK, &x)
+	if x.Text != "take 2" {
+		t.Errorf("POST /extract text %q, want a new transcription", x.Text)
+	}
+	requireOK(t, s.postJSON(t, "/api/v1/extract", map[string]any{"source_id": src.ID, "options": map[string]any{"max_chars": 2}}), http.StatusOK, &x)
+	requireOK(t, s.postJSON(t, "/api/v1/video-to-text", byID), http.StatusOK, &got)
+	if got.Text != "take 4" {
+		t.Errorf("after a cut extraction: %q, want a new transcription (take 4)", got.Text)
+	}
 }

@@ -9,7 +9,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
@@ -24,6 +26,7 @@ import (
 	"github.com/quarryhq/quarry/auth"
 	"github.com/quarryhq/quarry/extract"
 	"github.com/quarryhq/quarry/flags"
+	"github.com/quarryhq/quarry/idempotency"
 	"github.com/quarryhq/quarry/sources"
 )
 
@@ -83,6 +86,24 @@ type Config struct {
 	// MetricsAddr, when set, serves /metrics on its own listener instead
 	// of the API listener.
 	MetricsAddr string
+	// RateLimit is the general rate limit of each client address on
+	// /api/v1/** and /api/v2/** (health checks and OpenAPI documents
+	// excepted), in ulule/limiter's format: a count per S, M, H or D, such
+	// as "300-M". "off" turns it off. Default (empty): DefaultRateLimit,
+	// the contract's 300 per minute. IPv6 clients count per /64.
+	RateLimit string
+	// RateLimitStore keeps the general rate limit's counts; share one
+	// (NewRedisRateLimitStore) to limit across server instances. Nil: in
+	// memory, per process. When it fails, requests are limited in memory
+	// until it answers again (metric quarry_ratelimit_store_fallback_total,
+	// one warning per outage); they never fail because of it.
+	RateLimitStore limiter.Store
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For is
+	// believed: a request from one of them is attributed to the right-most
+	// address of that header that is not a trusted proxy. Empty (default):
+	// the client is the connection's peer and forwarded headers are
+	// ignored. The client address keys rate limits and is audited.
+	TrustedProxies []netip.Prefix
 }
 
 // MultipartOverheadBytes is the room a multipart upload body gets beyond
@@ -107,6 +128,7 @@ func (c Config) withDefaults() Config {
 	c.MaxMediaInFlight = cmp.Or(c.MaxMediaInFlight, max(1, runtime.NumCPU()/2))
 	c.LoginAttemptsPerAddress = cmp.Or(c.LoginAttemptsPerAddress, 20)
 	c.FailedLoginsPerAccount = cmp.Or(c.FailedLoginsPerAccount, 5)
+	c.RateLimit = cmp.Or(strings.TrimSpace(c.RateLimit), DefaultRateLimit)
 	return c
 }
 
@@ -126,6 +148,14 @@ func (c Config) validate() error {
 		return errors.New("server: Config.QueueTimeout must not be negative")
 	case c.MediaTimeout < 0:
 		return errors.New("server: Config.MediaTimeout must not be negative")
+	}
+	if _, _, err := ParseRateLimit(c.RateLimit); err != nil {
+		return fmt.Errorf("server: Config.RateLimit: %w", err)
+	}
+	for i, p := range c.TrustedProxies {
+		if !p.IsValid() {
+			return fmt.Errorf("server: Config.TrustedProxies[%d] is not a valid address prefix", i)
+		}
 	}
 	return nil
 }
@@ -154,6 +184,9 @@ type Deps struct {
 	// Assist serves POST /ai-assist (optional: without it the endpoint
 	// answers 503 dependency_unavailable).
 	Assist *assist.Service
+	// Idempotency keeps the first response to requests that carry an
+	// Idempotency-Key (optional: without it the header is ignored).
+	Idempotency *idempotency.Service
 	// Engines are reported by /health as they are (name to state, such
 	// as "ffmpeg": "ok", "transcriber": "pocketsphinx"): optional engines
 	// whose absence turns a feature off without failing the server.
@@ -175,6 +208,9 @@ type Server struct {
 	// loginAddr counts login attempts per client address, loginAcct
 	// failed logins per account.
 	loginAddr, loginAcct *limiter.Limiter
+	// general is the general API rate limit (Config.RateLimit); nil when
+	// it is off.
+	general *limiter.Limiter
 }
 
 // New builds the server and registers every route.
@@ -194,10 +230,22 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	s.metrics.NewGauge("quarry_transcriptions_in_flight", func() float64 { return float64(len(s.media)) })
 	s.loginAddr = limiter.New(memory.NewStore(), limiter.Rate{Period: time.Minute, Limit: cfg.LoginAttemptsPerAddress})
 	s.loginAcct = limiter.New(memory.NewStore(), limiter.Rate{Period: time.Minute, Limit: cfg.FailedLoginsPerAccount})
+	if rate, on, _ := ParseRateLimit(cfg.RateLimit); on { // validated above
+		var store limiter.Store = memory.NewStore()
+		if cfg.RateLimitStore != nil {
+			fb := newFallbackStore(cfg.RateLimitStore, s.log, s.metrics)
+			fb.check(rate)
+			store = fb
+		}
+		s.general = limiter.New(store, rate)
+	}
 	r := chi.NewMux()
-	// Order: id first (everything logs it), then observation around the
-	// recoverer so panics are counted, then headers on every response.
-	r.Use(withRequestID, withClientIP, s.observe, s.recoverer, securityHeaders, writeDeadline(cfg.WriteTimeout), middleware.GetHead)
+	// Order: id first (everything logs it), the client address, then
+	// observation around the recoverer so panics are counted, then headers
+	// on every response; the rate limit comes after them, so a 429 is
+	// counted, logged and has the security headers.
+	r.Use(withRequestID, withClientIP(cfg.TrustedProxies), s.observe, s.recoverer, securityHeaders, writeDeadline(cfg.WriteTimeout),
+		s.rateLimit, middleware.GetHead)
 	r.NotFound(notFound)
 	r.MethodNotAllowed(methodNotAllowed(r))
 	if cfg.MetricsAddr == "" {
@@ -209,6 +257,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	s.v2 = humachi.New(r, apiConfig("Quarry API v2", cfg.Version, "/api/v2/openapi", v2Description))
 	s.router = r
 	for _, api := range []huma.API{s.v1, s.v2} {
+		api.OpenAPI().OnAddOperation = append(api.OpenAPI().OnAddOperation, documentRateLimit)
 		// Before any Register: huma captures the middleware chain there.
 		api.UseMiddleware(s.authenticate(api), s.requireFeatures(api))
 	}

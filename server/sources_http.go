@@ -19,6 +19,7 @@ import (
 
 type sourceOutput struct {
 	Location string `header:"Location" doc:"URL of the new source"`
+	Replayed string `header:"Idempotent-Replayed" doc:"true when this is the stored response to an earlier request with the same Idempotency-Key"`
 	Body     Envelope[Source]
 }
 
@@ -34,10 +35,11 @@ type noContent struct{}
 // Resolve runs after huma has read the (absent) body, and hands the handler
 // the raw stream.
 type uploadInput struct {
-	ContentType   string `header:"Content-Type"`
-	ContentLength int64  `header:"Content-Length"`
-	body          io.Reader
-	setDeadline   func(time.Time) error
+	ContentType    string `header:"Content-Type"`
+	ContentLength  int64  `header:"Content-Length"`
+	IdempotencyKey string `header:"Idempotency-Key" doc:"makes retries safe; see the operation's description"`
+	body           io.Reader
+	setDeadline    func(time.Time) error
 }
 
 func (in *uploadInput) Resolve(ctx huma.Context) []error {
@@ -47,7 +49,8 @@ func (in *uploadInput) Resolve(ctx huma.Context) []error {
 }
 
 type downloadInput struct {
-	Body struct {
+	IdempotencyKey string `header:"Idempotency-Key" doc:"makes retries safe; see the operation's description"`
+	Body           struct {
 		URL       string `json:"url" minLength:"1" maxLength:"8192" doc:"http or https URL of a document; private and loopback addresses are refused"`
 		ProjectID string `json:"project_id,omitempty" maxLength:"64"`
 	}
@@ -75,10 +78,10 @@ func (s *Server) bindSources() {
 		Path:          "/api/v1/upload",
 		Security:      anonymousEditor,
 		Summary:       "Upload a document",
-		Description:   "Stores the multipart `file` part as a source. The content is hashed, sniffed and stored while it streams, so memory stays flat whatever its size. Files over the upload limit answer 413 payload_too_large; an empty file answers 422 validation_error.",
+		Description:   "Stores the multipart `file` part as a source. The content is hashed, sniffed and stored while it streams, so memory stays flat whatever its size. Files over the upload limit answer 413 payload_too_large; an empty file answers 422 validation_error. " + idempotencyDoc,
 		Tags:          []string{"sources"},
 		DefaultStatus: http.StatusCreated,
-		Errors:        []int{http.StatusBadRequest, http.StatusNotFound, http.StatusRequestEntityTooLarge, http.StatusUnprocessableEntity},
+		Errors:        []int{http.StatusBadRequest, http.StatusNotFound, http.StatusConflict, http.StatusRequestEntityTooLarge, http.StatusUnprocessableEntity},
 	}, s.upload)
 	// Documented after registration: a request body declared at
 	// registration would make huma read and validate the body itself.
@@ -96,11 +99,11 @@ func (s *Server) bindSources() {
 		Method:        http.MethodPost,
 		Path:          "/api/v1/download-from-url",
 		Summary:       "Store a document from a URL",
-		Description:   "Downloads the URL through the SSRF-safe fetcher (http/https only, ports 80/443, no private, loopback or link-local addresses, at most 3 redirects each re-checked, a byte cap after decompression) and stores it as a source.",
+		Description:   "Downloads the URL through the SSRF-safe fetcher (http/https only, ports 80/443, no private, loopback or link-local addresses, at most 3 redirects each re-checked, a byte cap after decompression) and stores it as a source. " + idempotencyDoc,
 		Tags:          []string{"sources"},
 		DefaultStatus: http.StatusCreated,
 		Security:      anonymousEditor,
-		Errors:        []int{http.StatusBadRequest, http.StatusNotFound, http.StatusRequestEntityTooLarge, http.StatusBadGateway, http.StatusGatewayTimeout},
+		Errors:        []int{http.StatusBadRequest, http.StatusNotFound, http.StatusConflict, http.StatusRequestEntityTooLarge, http.StatusBadGateway, http.StatusGatewayTimeout},
 	}, s.downloadFromURL)
 
 	huma.Register(s.v1, huma.Operation{
@@ -161,6 +164,9 @@ func (s *Server) projectNotFound(ctx context.Context) error {
 }
 
 func (s *Server) upload(ctx context.Context, in *uploadInput) (*sourceOutput, error) {
+	if err := s.checkIdempotencyKey(ctx, in.IdempotencyKey); err != nil {
+		return nil, err
+	}
 	form, err := s.readUploadForm(ctx, in, nil)
 	if err != nil {
 		return nil, err
@@ -169,8 +175,18 @@ func (s *Server) upload(ctx context.Context, in *uploadInput) (*sourceOutput, er
 		form.discard(ctx)
 		return nil, s.projectNotFound(ctx)
 	}
+	// The fingerprint is known once the file is read: a retry stores its
+	// copy, which the replay then removes (the content itself is stored
+	// once either way).
+	res, replay, err := s.beginIdempotent(ctx, in.IdempotencyKey, "upload", fingerprint(form.src.SHA256, form.src.Filename, projectField(form.projectID)))
+	if err != nil || replay != nil {
+		form.discard(ctx)
+		return replay, err
+	}
+	out := &sourceOutput{Location: "/api/v1/source/" + form.src.ID, Body: ok(ctx, sourceDTO(form.src))}
+	s.completeIdempotent(ctx, res, out)
 	s.recordSource(ctx, "source.created", form.src)
-	return &sourceOutput{Location: "/api/v1/source/" + form.src.ID, Body: ok(ctx, sourceDTO(form.src))}, nil
+	return out, nil
 }
 
 // uploadForm is a multipart upload read by readUploadForm.
@@ -348,15 +364,25 @@ func (c *cappedReader) Read(p []byte) (int, error) {
 }
 
 func (s *Server) downloadFromURL(ctx context.Context, in *downloadInput) (*sourceOutput, error) {
+	if err := s.checkIdempotencyKey(ctx, in.IdempotencyKey); err != nil {
+		return nil, err
+	}
 	if strings.TrimSpace(in.Body.ProjectID) != "" {
 		return nil, s.projectNotFound(ctx)
 	}
+	res, replay, err := s.beginIdempotent(ctx, in.IdempotencyKey, "download-from-url", fingerprint(in.Body.URL, projectField(in.Body.ProjectID)))
+	if err != nil || replay != nil {
+		return replay, err
+	}
 	src, err := s.deps.Sources.IngestURL(ctx, s.tenant(ctx), in.Body.URL)
 	if err != nil {
+		s.releaseIdempotent(ctx, res)
 		return nil, s.fail(ctx, err)
 	}
+	out := &sourceOutput{Location: "/api/v1/source/" + src.ID, Body: ok(ctx, sourceDTO(src))}
+	s.completeIdempotent(ctx, res, out)
 	s.recordSource(ctx, "source.created", src)
-	return &sourceOutput{Location: "/api/v1/source/" + src.ID, Body: ok(ctx, sourceDTO(src))}, nil
+	return out, nil
 }
 
 func (s *Server) listSources(ctx context.Context, in *listInput) (*sourceListOutput, error) {

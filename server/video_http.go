@@ -89,6 +89,7 @@ func (s *Server) bindVideo() {
 			"The request is synchronous under QUARRY_MEDIA_TIMEOUT (default 10 min; 422 extraction_timeout past it); media longer than QUARRY_MEDIA_MAX_DURATION answers 422 media_too_long before any decoding. " +
 			"Without ffmpeg, or without a speech engine for media that has no subtitles, the answer is 503 dependency_unavailable (GET /health lists the engines). " +
 			"At most QUARRY_MAX_MEDIA_IN_FLIGHT transcriptions run at once, on slots of their own (documents never wait for them); when all stay busy for 5 s the answer is 503 over_capacity with Retry-After. " +
+			"For {source_id}, a whole transcript stored before is returned as it is, without transcribing again (POST /extract transcribes again). " +
 			"A refused upload is not kept. Behind the media.video_to_text feature flag.",
 		Tags:     []string{"media"},
 		Security: anonymousEditor,
@@ -174,7 +175,14 @@ func (s *Server) videoToText(ctx context.Context, in *videoInput) (*transcriptOu
 	if created {
 		stored = append(stored, src)
 	}
-	x, err := s.transcribe(ctx, src, subtitles, subtitlesName, &stored)
+	var x *sources.Extraction
+	var err error
+	if !created {
+		x = s.storedTranscript(ctx, src)
+	}
+	if x == nil {
+		x, err = s.transcribe(ctx, src, subtitles, subtitlesName, &stored)
+	}
 	if err != nil {
 		for _, st := range stored {
 			if derr := s.deps.Sources.Delete(context.WithoutCancel(ctx), st.TenantID, st.ID); derr != nil {
@@ -195,6 +203,23 @@ func (s *Server) videoToText(ctx context.Context, in *videoInput) (*transcriptOu
 	s.record(ctx, principal(ctx), "transcript.completed", "source", src.ID, resultSuccess,
 		map[string]any{"engine": d.Metadata.Engine, "duration_seconds": d.Metadata.DurationSeconds, "segments": len(d.Segments), "duration_ms": x.DurationMS})
 	return &transcriptOutput{Body: ok(ctx, transcriptDTO(x))}, nil
+}
+
+// storedTranscript returns the transcript stored for src when there is a
+// whole one (its text extraction, made by the media parser, not cut by
+// max_chars): asking again for a stored video's transcript does not
+// transcribe it again. POST /extract does.
+func (s *Server) storedTranscript(ctx context.Context, src *sources.Source) *sources.Extraction {
+	x, err := s.deps.Sources.GetExtraction(ctx, src.TenantID, src.ID, extract.ModeText)
+	if err != nil || x.Document.Metadata.Parser != transcript.Name {
+		return nil
+	}
+	for _, w := range x.Document.Warnings {
+		if w.Code == extract.WarnTruncated {
+			return nil
+		}
+	}
+	return x
 }
 
 // transcribe extracts the transcript of src in an extraction slot and

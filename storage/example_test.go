@@ -37,4 +37,5 @@ func ExampleOpen() {
 	// 0001 init applied=true
 	// 0002 auth applied=true
 	// 0003 audit_flags applied=true
+	// 0004 idempotency applied=true
 }

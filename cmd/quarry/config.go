@@ -17,8 +17,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/quarryhq/quarry/server"
 	"github.com/quarryhq/quarry/urlfetch"
 )
 
@@ -46,6 +48,9 @@ type Config struct {
 	LogLevel         string        `yaml:"log_level" env:"QUARRY_LOG_LEVEL" help:"debug, info, warn or error"`
 	LogFormat        string        `yaml:"log_format" env:"QUARRY_LOG_FORMAT" help:"json or text"`
 	MetricsAddr      string        `yaml:"metrics_addr" env:"QUARRY_METRICS_ADDR" help:"separate listener for /metrics (default: the API listener)"`
+	RateLimit        string        `yaml:"rate_limit" env:"QUARRY_RATE_LIMIT" help:"requests per client address on /api/v1 and /api/v2 (health and OpenAPI excepted), ulule format N-S, N-M, N-H or N-D, or off"`
+	RedisURL         string        `yaml:"redis_url" env:"QUARRY_REDIS_URL" help:"redis:// or rediss:// URL of a Redis that keeps the rate limit counts, shared by every server using it (default: in memory, per process)"`
+	TrustedProxies   string        `yaml:"trusted_proxies" env:"QUARRY_TRUSTED_PROXIES" help:"reverse proxies whose X-Forwarded-For is believed, comma-separated CIDRs or addresses (default: none; the client is the connection's peer)"`
 	OCR              string        `yaml:"ocr" env:"QUARRY_OCR" help:"OCR of scanned pages and images: auto (tesseract when installed), tesseract or off"`
 	OCRLanguages     string        `yaml:"ocr_languages" env:"QUARRY_OCR_LANGUAGES" help:"tesseract language models, such as eng or eng+deu (Debian: tesseract-ocr-LANG)"`
 	OCRConcurrency   int           `yaml:"ocr_concurrency" env:"QUARRY_OCR_CONCURRENCY" help:"pages OCRed at once across all extractions (default 0: the CPUs Go uses)"`
@@ -87,6 +92,7 @@ func defaultConfig() Config {
 		WhisperModel:    "whisper-1",
 		MediaTimeout:    10 * time.Minute,
 		MediaMaxLength:  time.Hour,
+		RateLimit:       server.DefaultRateLimit,
 	}
 }
 
@@ -289,7 +295,75 @@ func (c Config) validate() error {
 	if _, err := c.allowPorts(); err != nil {
 		return err
 	}
+	if _, _, err := server.ParseRateLimit(c.RateLimit); err != nil {
+		return fmt.Errorf("QUARRY_RATE_LIMIT (rate_limit): %w", err)
+	}
+	if _, err := c.redisOptions(); err != nil {
+		return err
+	}
+	if _, err := c.trustedProxies(); err != nil {
+		return err
+	}
 	return nil
+}
+
+// redisOptions parses QUARRY_REDIS_URL: nil when it is empty. Timeouts the
+// URL does not set are short, since a rate limit check waits for Redis: a
+// second to connect, half a second to answer, one connection attempt and
+// one retry (the server limits in memory while Redis does not answer).
+// Errors never repeat the URL, which may hold a password.
+func (c Config) redisOptions() (*redis.Options, error) {
+	if c.RedisURL == "" {
+		return nil, nil
+	}
+	u, err := url.Parse(c.RedisURL)
+	if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
+		return nil, errors.New("QUARRY_REDIS_URL (redis_url): want redis://[user:password@]host:port[/db] or rediss://host:port")
+	}
+	opt, err := redis.ParseURL(c.RedisURL)
+	if err != nil {
+		return nil, errors.New("QUARRY_REDIS_URL (redis_url): not a Redis URL (redis://[user:password@]host:port[/db][?dial_timeout=1s...])")
+	}
+	if opt.DialTimeout == 0 {
+		opt.DialTimeout = time.Second
+	}
+	if opt.ReadTimeout == 0 {
+		opt.ReadTimeout = 500 * time.Millisecond
+	}
+	if opt.WriteTimeout == 0 {
+		opt.WriteTimeout = 500 * time.Millisecond
+	}
+	if opt.DialerRetries == 0 {
+		opt.DialerRetries = 1
+	}
+	if opt.MaxRetries == 0 {
+		opt.MaxRetries = 1
+	}
+	opt.ContextTimeoutEnabled = true
+	return opt, nil
+}
+
+// trustedProxies parses QUARRY_TRUSTED_PROXIES: CIDRs or single addresses,
+// comma-separated.
+func (c Config) trustedProxies() ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for part := range strings.SplitSeq(c.TrustedProxies, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		if p, err := netip.ParsePrefix(part); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(part)
+		if err != nil {
+			return nil, fmt.Errorf("QUARRY_TRUSTED_PROXIES (trusted_proxies): %q is not an address or CIDR", part)
+		}
+		a = a.Unmap().WithZone("")
+		out = append(out, netip.PrefixFrom(a, a.BitLen()))
+	}
+	return out, nil
 }
 
 // databasePath resolves QUARRY_DATABASE_URL to a SQLite file path.

@@ -8,6 +8,8 @@ import (
 	"github.com/VictoriaMetrics/metrics"
 	"github.com/quarryhq/quarry/assist"
 	"github.com/quarryhq/quarry/extract/isolate"
+	"github.com/redis/go-redis/v9"
+	"github.com/ulule/limiter/v3"
 	"io"
 	"log/slog"
 	"os"
@@ -23,6 +25,7 @@ import (
 	"github.com/quarryhq/quarry/extract/standard"
 	"github.com/quarryhq/quarry/extract/transcript"
 	"github.com/quarryhq/quarry/flags"
+	"github.com/quarryhq/quarry/idempotency"
 	"github.com/quarryhq/quarry/server"
 	"github.com/quarryhq/quarry/sources"
 	"github.com/quarryhq/quarry/storage"
@@ -39,6 +42,8 @@ type app struct {
 	auth      *auth.Service
 	audit     *audit.Recorder
 	flags     *flags.Service
+	// idempotency keeps the responses of requests with an Idempotency-Key.
+	idempotency *idempotency.Service
 	// engines is what /health reports of the optional engines.
 	engines map[string]string
 }
@@ -269,7 +274,10 @@ func (a *app) openGovernance(cfg Config, log *slog.Logger) error {
 	if a.auth, err = auth.New(auth.Config{DB: a.db, Keys: keys, Auditor: server.AuthAuditor(a.audit), Logger: log, AccessTTL: cfg.AccessTokenTTL}); err != nil {
 		return err
 	}
-	a.flags, err = flags.New(flags.Config{DB: a.db, Logger: log})
+	if a.flags, err = flags.New(flags.Config{DB: a.db, Logger: log}); err != nil {
+		return err
+	}
+	a.idempotency, err = idempotency.New(idempotency.Config{DB: a.db, Logger: log})
 	return err
 }
 
@@ -304,6 +312,9 @@ func serve(ctx context.Context, args []string, _, stderr io.Writer, getenv func(
 	if cfg.LLMURL != "" {
 		a.engines["llm"] = cfg.LLMModel
 	}
+	proxies, _ := cfg.trustedProxies() // validated with the configuration
+	rateStore, closeRedis := newRateLimitStore(cfg, log)
+	defer closeRedis()
 	srv, err := server.New(server.Config{
 		Version:          buildVersion(),
 		Logger:           log,
@@ -315,15 +326,19 @@ func serve(ctx context.Context, args []string, _, stderr io.Writer, getenv func(
 		TenancyEnforced:  cfg.TenancyEnforced,
 		MetricsAddr:      cfg.MetricsAddr,
 		MediaTimeout:     cfg.MediaTimeout,
+		RateLimit:        cfg.RateLimit,
+		RateLimitStore:   rateStore,
+		TrustedProxies:   proxies,
 	}, server.Deps{
-		Sources:   a.sources,
-		Extractor: a.extractor,
-		Checks:    map[string]server.Pinger{"db": a.db, "storage": a.blobs},
-		Auth:      a.auth,
-		Audit:     a.audit,
-		Flags:     a.flags,
-		Assist:    assistSvc,
-		Engines:   a.engines,
+		Sources:     a.sources,
+		Extractor:   a.extractor,
+		Checks:      map[string]server.Pinger{"db": a.db, "storage": a.blobs},
+		Auth:        a.auth,
+		Audit:       a.audit,
+		Flags:       a.flags,
+		Assist:      assistSvc,
+		Engines:     a.engines,
+		Idempotency: a.idempotency,
 	})
 	if err != nil {
 		return err
@@ -332,6 +347,37 @@ func serve(ctx context.Context, args []string, _, stderr io.Writer, getenv func(
 		exportPoolMetrics(srv.Metrics(), a.pool)
 	}
 	return srv.ListenAndServe(ctx, cfg.Addr)
+}
+
+// newRateLimitStore returns the store of the general rate limit: nil (in
+// memory) without QUARRY_REDIS_URL, else Redis under the prefix
+// quarry:ratelimit. Redis need not answer now: the server starts anyway and
+// limits in memory until it does (server.NewRedisRateLimitStore), with a
+// warning. closeClient releases the Redis client.
+func newRateLimitStore(cfg Config, log *slog.Logger) (_ limiter.Store, closeClient func()) {
+	_, on, _ := server.ParseRateLimit(cfg.RateLimit) // validated with the configuration
+	opt, _ := cfg.redisOptions()
+	switch {
+	case !on:
+		log.Info("the general rate limit is off (QUARRY_RATE_LIMIT=off)")
+		return nil, func() {}
+	case opt == nil:
+		log.Info("rate limit per client address, counted in memory", "rate", cfg.RateLimit)
+		return nil, func() {}
+	}
+	// go-redis logs every failed dial on its own, to stderr and not as
+	// JSON; the server logs each outage once, so its lines go to debug.
+	redis.SetLogger(redisLog{log})
+	client := redis.NewClient(opt)
+	log.Info("rate limit per client address, counted in Redis", "rate", cfg.RateLimit, "redis", opt.Addr, "db", opt.DB) // never the URL: it may hold a password
+	return server.NewRedisRateLimitStore(client, "quarry:ratelimit"), func() { _ = client.Close() }
+}
+
+// redisLog passes go-redis's own log lines to slog at debug level.
+type redisLog struct{ log *slog.Logger }
+
+func (l redisLog) Printf(ctx context.Context, format string, v ...any) {
+	l.log.DebugContext(ctx, "redis client", "message", fmt.Sprintf(format, v...))
 }
 
 // exportPoolMetrics adds the parser workers' counters to /metrics.

@@ -1,0 +1,45 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"mime/multipart"
+	"net/http"
+	"testing"
+)
+
+// TestServeIdempotencyKey: through the binary, a retried upload with the
+// same Idempotency-Key is answered with the first source.
+func TestServeIdempotencyKey(t *testing.T) {
+	srv := startServe(t, env(map[string]string{"QUARRY_ADDR": "127.0.0.1:0", "QUARRY_DATA_DIR": t.TempDir()}))
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	fw, _ := mw.CreateFormFile("file", "retry.txt")
+	fw.Write([]byte("sent twice, stored once"))
+	mw.Close()
+	ids := make([]string, 2)
+	for i := range ids {
+		req, _ := http.NewRequest(http.MethodPost, srv.base+"/api/v1/upload", bytes.NewReader(body.Bytes()))
+		req.Header.Set("Content-Type", mw.FormDataContentType())
+		req.Header.Set("Idempotency-Key", "binary-retry-1")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var up struct {
+			Data struct{ ID string } `json:"data"`
+		}
+		json.NewDecoder(resp.Body).Decode(&up)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusCreated || up.Data.ID == "" {
+			t.Fatalf("upload %d: status %d", i, resp.StatusCode)
+		}
+		if replayed := resp.Header.Get("Idempotent-Replayed") == "true"; replayed != (i == 1) {
+			t.Errorf("upload %d: Idempotent-Replayed %q", i, resp.Header.Get("Idempotent-Replayed"))
+		}
+		ids[i] = up.Data.ID
+	}
+	if ids[0] != ids[1] {
+		t.Errorf("the retry made source %s besides %s", ids[1], ids[0])
+	}
+}
