@@ -59,6 +59,9 @@
 //   - [github.com/quarryhq/quarry/idempotency]: the first successful
 //     response to a request with an Idempotency-Key, replayed to its
 //     retries for 24 hours.
+//   - [github.com/quarryhq/quarry/projects]: named groups of sources per
+//     tenant (names unique whatever their case), the unit of batch
+//     extraction; memberships cascade when a source or project goes.
 //   - [github.com/quarryhq/quarry/server]: the only package that knows HTTP:
 //     huma v2 on chi v5, the /api/v1 contract with one response envelope,
 //     the mapping from domain errors to contract codes (one function),

@@ -14,9 +14,6 @@ func newIDGen() *ids.Generator { return ids.NewMonotonic(idPrefix) }
 // validID reports whether id has the shape of an event id.
 func validID(id string) bool { return ids.Valid(idPrefix, id) }
 
-// encodeCursor turns the last id of a page into the next page's cursor.
-func encodeCursor(lastID string) string { return ids.EncodeCursor(lastID) }
-
 // decodeCursor returns the id a cursor holds, or ErrInvalidCursor.
 func decodeCursor(c string) (string, error) {
 	id, err := ids.DecodeCursor(idPrefix, c)

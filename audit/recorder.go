@@ -241,20 +241,9 @@ func (r *Recorder) List(ctx context.Context, p ListParams) (*ListPage, error) {
 	if err := r.db.Read.SelectContext(ctx, &rows, r.db.Read.Rebind(q), args...); err != nil {
 		return nil, fmt.Errorf("audit: list: %w", err)
 	}
-	more := len(rows) > limit
-	if more {
-		rows = rows[:limit]
+	items, next, err := ids.Page(rows, limit, (*eventRow).event, func(r *eventRow) string { return r.ID })
+	if err != nil {
+		return nil, fmt.Errorf("audit: list: %w", err)
 	}
-	page := &ListPage{Items: make([]*Event, 0, len(rows))}
-	for i := range rows {
-		e, err := rows[i].event()
-		if err != nil {
-			return nil, fmt.Errorf("audit: list: %w", err)
-		}
-		page.Items = append(page.Items, e)
-	}
-	if more {
-		page.NextCursor = encodeCursor(rows[len(rows)-1].ID)
-	}
-	return page, nil
+	return &ListPage{Items: items, NextCursor: next}, nil
 }

@@ -365,6 +365,8 @@ type matrixFixture struct {
 	source string
 	login  *auth.User
 	victim *auth.User
+	// project is a project of the default tenant holding source.
+	project string
 }
 
 func TestT48RoleMatrix(t *testing.T) {
@@ -431,6 +433,32 @@ func TestT48RoleMatrix(t *testing.T) {
 		{"GET /metrics", needMetrics, func(t *testing.T, f *matrixFixture, h []string) response {
 			return f.s.do(t, http.MethodGet, "/metrics", nil, h...)
 		}},
+		{"POST /projects", needEditorRole, func(t *testing.T, f *matrixFixture, h []string) response {
+			return doJSON(t, f.s, http.MethodPost, "/api/v1/projects", map[string]any{"name": fmt.Sprintf("matrix %d", userSeq.Add(1))}, h...)
+		}},
+		{"GET /projects", needAnyUser, func(t *testing.T, f *matrixFixture, h []string) response {
+			return f.s.do(t, http.MethodGet, "/api/v1/projects", nil, h...)
+		}},
+		{"GET /projects/{id}", needAnyUser, func(t *testing.T, f *matrixFixture, h []string) response {
+			return f.s.do(t, http.MethodGet, "/api/v1/projects/"+f.project, nil, h...)
+		}},
+		{"PATCH /projects/{id}", needEditorRole, func(t *testing.T, f *matrixFixture, h []string) response {
+			return doJSON(t, f.s, http.MethodPatch, "/api/v1/projects/"+f.project, map[string]any{"description": "patched"}, h...)
+		}},
+		{"DELETE /projects/{id}", needEditorRole, func(t *testing.T, f *matrixFixture, h []string) response {
+			// A throwaway project, so that the others keep theirs.
+			p, err := f.s.projects.Create(context.Background(), auth.DefaultTenantID, fmt.Sprintf("to delete %d", userSeq.Add(1)), "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			return f.s.do(t, http.MethodDelete, "/api/v1/projects/"+p.ID, nil, h...)
+		}},
+		{"POST /projects/{id}/sources", needEditorRole, func(t *testing.T, f *matrixFixture, h []string) response {
+			return doJSON(t, f.s, http.MethodPost, "/api/v1/projects/"+f.project+"/sources", map[string]any{"source_ids": []string{f.source}}, h...)
+		}},
+		{"POST /projects/{id}/extract", needEditorRole, func(t *testing.T, f *matrixFixture, h []string) response {
+			return doJSON(t, f.s, http.MethodPost, "/api/v1/projects/"+f.project+"/extract", map[string]any{"mode": "text"}, h...)
+		}},
 	}
 
 	for _, authRequired := range []bool{false, true} {
@@ -440,6 +468,14 @@ func TestT48RoleMatrix(t *testing.T) {
 			victim: s.user(t, auth.DefaultTenantID, auth.RoleViewer),
 		}
 		f.source = mustUpload(t, s, s.bearer(t, auth.RoleEditor), "fixture.txt", "The matrix reads and extracts this source.").ID
+		p, err := s.projects.Create(context.Background(), auth.DefaultTenantID, "matrix fixture", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.projects.AddSources(context.Background(), auth.DefaultTenantID, p.ID, []string{f.source}); err != nil {
+			t.Fatal(err)
+		}
+		f.project = p.ID
 		callers := []struct {
 			name string
 			role auth.Role

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/quarryhq/quarry/extract"
+	"github.com/quarryhq/quarry/projects"
 	"github.com/quarryhq/quarry/sources"
 )
 
@@ -73,5 +74,45 @@ func extractionDTO(x *sources.Extraction) *Extraction {
 	return &Extraction{
 		SourceID: x.SourceID, Mode: string(x.Mode), Text: d.Text, Pages: pages,
 		Metadata: d.Metadata, Warnings: warnings, Chunks: d.Chunks, Segments: d.Segments, DurationMS: x.DurationMS, CreatedAt: x.CreatedAt.UTC(),
+	}
+}
+
+// Project is the API form of a project (a named group of sources).
+type Project struct {
+	ID          string    `json:"id" example:"prj_01jd6x4v9c8k2m3n4p5q6r7s8t" doc:"opaque identifier"`
+	Name        string    `json:"name" doc:"unique in the tenant, whatever its case"`
+	Description string    `json:"description"`
+	SourceCount int       `json:"source_count" doc:"number of sources in the project"`
+	CreatedAt   time.Time `json:"created_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
+}
+
+// ProjectList is one page of projects.
+type ProjectList struct {
+	Items      []Project `json:"items"`
+	NextCursor *string   `json:"next_cursor" doc:"pass as ?cursor= for the next page; null on the last page"`
+}
+
+// BatchExtraction is the answer of POST /projects/{id}/extract.
+type BatchExtraction struct {
+	ProjectID string        `json:"project_id"`
+	Mode      string        `json:"mode" enum:"text,summary"`
+	Results   []BatchResult `json:"results" doc:"one per source, in the order of source_ids (or, without source_ids, of the project's sources)"`
+	Succeeded int           `json:"succeeded" doc:"results with an extraction"`
+	Failed    int           `json:"failed" doc:"results with an error"`
+}
+
+// BatchResult is the outcome of one source of a batch: an extraction or an
+// error, never both.
+type BatchResult struct {
+	SourceID   string      `json:"source_id"`
+	Extraction *Extraction `json:"extraction,omitempty" doc:"the extraction, stored as the source's latest, when it succeeded"`
+	Err        *ErrorBody  `json:"error,omitempty" doc:"why this source failed: the code and message POST /extract answers for it (malformed_document, encrypted_document, unsupported_media_type, extraction_timeout, over_capacity, ...)"`
+}
+
+func projectDTO(p *projects.Project) Project {
+	return Project{
+		ID: p.ID, Name: p.Name, Description: p.Description, SourceCount: p.SourceCount,
+		CreatedAt: p.CreatedAt.UTC(), UpdatedAt: p.UpdatedAt.UTC(),
 	}
 }

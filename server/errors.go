@@ -15,6 +15,7 @@ import (
 	"github.com/quarryhq/quarry/extract"
 	"github.com/quarryhq/quarry/flags"
 	"github.com/quarryhq/quarry/media"
+	"github.com/quarryhq/quarry/projects"
 	"github.com/quarryhq/quarry/sources"
 	"github.com/quarryhq/quarry/transcribe"
 	"github.com/quarryhq/quarry/urlfetch"
@@ -116,6 +117,13 @@ func ErrorCode(err error) (code, message string) {
 	if ve, ok := errors.AsType[*flags.ValidationError](err); ok {
 		return CodeValidationError, ve.Error()
 	}
+	if ve, ok := errors.AsType[*projects.ValidationError](err); ok {
+		return CodeValidationError, ve.Field + ": " + ve.Reason
+	}
+	if se, ok := errors.AsType[*projects.SourceNotFoundError](err); ok {
+		// Another tenant's source answers like an unknown one.
+		return CodeNotFound, strings.TrimPrefix(se.Error(), "projects: ")
+	}
 	switch {
 	case errors.As(err, new(*assist.ValidationError)):
 		ve, _ := errors.AsType[*assist.ValidationError](err)
@@ -144,6 +152,16 @@ func ErrorCode(err error) (code, message string) {
 		return CodeValidationError, "unknown feature flag"
 	case errors.Is(err, flags.ErrNotFound):
 		return CodeNotFound, "no such flag override"
+	case errors.Is(err, projects.ErrNoTenant):
+		return CodeInternal, "internal error"
+	case errors.Is(err, projects.ErrNotFound):
+		return CodeNotFound, "project not found"
+	case errors.Is(err, projects.ErrConflict):
+		return CodeConflict, "a project with this name already exists"
+	case errors.Is(err, projects.ErrSourceNotFound):
+		return CodeNotFound, "source not found"
+	case errors.Is(err, projects.ErrInvalidCursor):
+		return CodeInvalidRequest, "the cursor is not valid"
 	case errors.Is(err, sources.ErrNoTenant):
 		return CodeInternal, "internal error"
 	case errors.Is(err, sources.ErrNotFound):
@@ -218,6 +236,7 @@ func (s *Server) fail(ctx context.Context, err error) error {
 	if ve, ok := errors.AsType[*assist.ValidationError](err); ok {
 		details = []ErrorDetail{{Field: "body." + ve.Field, Message: ve.Reason}}
 	}
+	details = append(details, projectDetails(err)...)
 	switch {
 	case errors.Is(err, context.Canceled):
 		s.log.LogAttrs(ctx, slog.LevelInfo, "request cancelled by client", slog.String("request_id", requestIDFrom(ctx)))

@@ -28,6 +28,7 @@ import (
 	"github.com/quarryhq/quarry/extract/standard"
 	"github.com/quarryhq/quarry/flags"
 	"github.com/quarryhq/quarry/idempotency"
+	"github.com/quarryhq/quarry/projects"
 	"github.com/quarryhq/quarry/server"
 	"github.com/quarryhq/quarry/sources"
 	"github.com/quarryhq/quarry/storage"
@@ -50,6 +51,9 @@ type stack struct {
 	dir string
 	// pool runs the parsers when stackOptions.isolated; nil otherwise.
 	pool *isolate.Pool
+	// projects and sources are the services behind the server.
+	projects *projects.Service
+	sources  *sources.Service
 }
 
 type stackOptions struct {
@@ -179,15 +183,20 @@ func newStack(t testing.TB, o stackOptions) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
+	projectSvc, err := projects.New(projects.Config{DB: db, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
 	srv, err := server.New(cfg,
 		server.Deps{Sources: svc, Extractor: ex, Checks: map[string]server.Pinger{"db": db, "storage": blobs},
-			Auth: authSvc, Audit: rec, Flags: flagSvc, Assist: o.assistService(t, log), Idempotency: idem})
+			Auth: authSvc, Audit: rec, Flags: flagSvc, Assist: o.assistService(t, log), Idempotency: idem, Projects: projectSvc})
 	if err != nil {
 		t.Fatal(err)
 	}
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
-	return &stack{srv: srv, http: hs, db: db, blobs: blobs, logBuf: logBuf, auth: authSvc, audit: rec, flags: flagSvc, dir: dir, pool: pool}
+	return &stack{srv: srv, http: hs, db: db, blobs: blobs, logBuf: logBuf, auth: authSvc, audit: rec, flags: flagSvc, dir: dir, pool: pool,
+		projects: projectSvc, sources: svc}
 }
 
 // testPassword is long enough for the password policy.

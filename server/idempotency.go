@@ -12,13 +12,14 @@ import (
 	"github.com/quarryhq/quarry/idempotency"
 )
 
-// Idempotency-Key (CONTRACT.md section 5) on POST /upload and
-// /download-from-url: the same caller sending the same key with the same
-// request within 24 hours gets the first response again, with
-// Idempotent-Replayed: true, and nothing is stored twice. The same key
-// with another request answers 409 conflict, as does a retry while the
-// first request still runs. Only successful responses are kept: a failed
-// request may be retried with its key.
+// Idempotency-Key (CONTRACT.md section 5) on POST /upload,
+// /download-from-url and /projects/{id}/extract: the same caller sending
+// the same key with the same request within 24 hours gets the first
+// response again, with Idempotent-Replayed: true, and nothing is stored
+// (or extracted) twice. The same key with another request answers 409
+// conflict, as does a retry while the first request still runs. Only
+// successful responses are kept: a failed request may be retried with its
+// key.
 
 // idempotencyDoc documents the header on the operations that take it.
 const idempotencyDoc = "Idempotency-Key (1 to 255 printable ASCII characters, such as a UUID): the same caller sending the same key with the same request within 24 h gets the first successful response again, with Idempotent-Replayed: true, and nothing is stored twice; the key with another request, or while its first request still runs, answers 409 conflict. Failed requests are not kept, so they may be retried with their key."
@@ -54,6 +55,21 @@ func (s *Server) checkIdempotencyKey(ctx context.Context, key string) error {
 // stored response comes back as out, to be sent as it is; a reservation
 // must be completed or released by the caller.
 func (s *Server) beginIdempotent(ctx context.Context, key, operation, fp string) (res *idempotency.Reservation, out *sourceOutput, err error) {
+	res, stored, err := s.reserveIdempotent(ctx, key, operation, fp)
+	if err != nil || stored == nil {
+		return res, nil, err
+	}
+	var src Source
+	if err := json.Unmarshal(stored.Body, &src); err != nil {
+		return nil, nil, s.fail(ctx, err)
+	}
+	return nil, &sourceOutput{Location: stored.Location, Replayed: "true", Body: ok(ctx, src)}, nil
+}
+
+// reserveIdempotent is beginIdempotent for any operation: the stored
+// response comes back as it was kept (keepIdempotent), its Body the JSON
+// of the envelope's data.
+func (s *Server) reserveIdempotent(ctx context.Context, key, operation, fp string) (*idempotency.Reservation, *idempotency.Response, error) {
 	if key == "" || s.deps.Idempotency == nil {
 		return nil, nil, nil
 	}
@@ -70,24 +86,29 @@ func (s *Server) beginIdempotent(ctx context.Context, key, operation, fp string)
 		return nil, nil, e
 	case err != nil:
 		return nil, nil, s.fail(ctx, err)
-	case stored != nil:
-		var src Source
-		if err := json.Unmarshal(stored.Body, &src); err != nil {
-			return nil, nil, s.fail(ctx, err)
-		}
-		return nil, &sourceOutput{Location: stored.Location, Replayed: "true", Body: ok(ctx, src)}, nil
 	}
-	return res, nil, nil
+	return res, stored, nil
 }
 
 // completeIdempotent keeps out as the answer to res's key.
 func (s *Server) completeIdempotent(ctx context.Context, res *idempotency.Reservation, out *sourceOutput) {
+	s.keepIdempotent(ctx, res, http.StatusCreated, out.Location, out.Body.Data)
+}
+
+// keepIdempotent keeps data, the envelope's data of a response of status
+// (with its Location, if any), as the answer to res's key. A response over
+// idempotency.MaxResponseBytes is not kept: the key is released, and a
+// retry runs the request again.
+func (s *Server) keepIdempotent(ctx context.Context, res *idempotency.Reservation, status int, location string, data any) {
 	if res == nil {
 		return
 	}
-	body, err := json.Marshal(out.Body.Data)
+	body, err := json.Marshal(data)
 	if err == nil {
-		err = res.Complete(context.WithoutCancel(ctx), idempotency.Response{Status: http.StatusCreated, Location: out.Location, Body: body})
+		if len(body) > idempotency.MaxResponseBytes {
+			s.log.InfoContext(ctx, "an idempotent response is too large to keep; its key is released", "request_id", requestIDFrom(ctx), "bytes", len(body))
+		}
+		err = res.Complete(context.WithoutCancel(ctx), idempotency.Response{Status: status, Location: location, Body: body})
 	}
 	if err != nil {
 		s.log.ErrorContext(ctx, "keeping an idempotent response", "request_id", requestIDFrom(ctx), "error", err.Error())

@@ -27,6 +27,7 @@ import (
 	"github.com/quarryhq/quarry/extract"
 	"github.com/quarryhq/quarry/flags"
 	"github.com/quarryhq/quarry/idempotency"
+	"github.com/quarryhq/quarry/projects"
 	"github.com/quarryhq/quarry/sources"
 )
 
@@ -187,6 +188,10 @@ type Deps struct {
 	// Idempotency keeps the first response to requests that carry an
 	// Idempotency-Key (optional: without it the header is ignored).
 	Idempotency *idempotency.Service
+	// Projects groups sources for batch extraction (optional: without it
+	// the project endpoints answer 503 dependency_unavailable and a
+	// project_id on an upload or download 404 not_found).
+	Projects *projects.Service
 	// Engines are reported by /health as they are (name to state, such
 	// as "ffmpeg": "ok", "transcriber": "pocketsphinx"): optional engines
 	// whose absence turns a feature off without failing the server.
@@ -265,6 +270,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	s.bindHealth()
 	s.bindAuth()
 	s.bindSources()
+	s.bindProjects()
 	s.bindExtract()
 	s.bindAssist()
 	s.bindAssistStream()

@@ -52,7 +52,7 @@ type downloadInput struct {
 	IdempotencyKey string `header:"Idempotency-Key" doc:"makes retries safe; see the operation's description"`
 	Body           struct {
 		URL       string `json:"url" minLength:"1" maxLength:"8192" doc:"http or https URL of a document; private and loopback addresses are refused"`
-		ProjectID string `json:"project_id,omitempty" maxLength:"64"`
+		ProjectID string `json:"project_id,omitempty" maxLength:"64" doc:"add the source to this project of the caller's tenant; one that does not exist answers 404 not_found before anything is fetched"`
 	}
 }
 
@@ -61,7 +61,7 @@ type listInput struct {
 	Cursor    string `query:"cursor" maxLength:"256" doc:"next_cursor of the previous page"`
 	Kind      string `query:"kind" enum:"upload,url,text"`
 	Status    string `query:"status" enum:"stored,extracted,failed"`
-	ProjectID string `query:"project_id" maxLength:"64"`
+	ProjectID string `query:"project_id" maxLength:"64" doc:"only the sources of this project (none for a project that does not exist)"`
 }
 
 type sourceIDInput struct {
@@ -78,7 +78,7 @@ func (s *Server) bindSources() {
 		Path:          "/api/v1/upload",
 		Security:      anonymousEditor,
 		Summary:       "Upload a document",
-		Description:   "Stores the multipart `file` part as a source. The content is hashed, sniffed and stored while it streams, so memory stays flat whatever its size. Files over the upload limit answer 413 payload_too_large; an empty file answers 422 validation_error. " + idempotencyDoc,
+		Description:   "Stores the multipart `file` part as a source. The content is hashed, sniffed and stored while it streams, so memory stays flat whatever its size. Files over the upload limit answer 413 payload_too_large; an empty file answers 422 validation_error. An optional `project_id` part adds the source to that project of the caller's tenant; a project_id that names none answers 404 not_found and nothing is kept (sent before the file part, it is checked before the file is read). " + idempotencyDoc,
 		Tags:          []string{"sources"},
 		DefaultStatus: http.StatusCreated,
 		Errors:        []int{http.StatusBadRequest, http.StatusNotFound, http.StatusConflict, http.StatusRequestEntityTooLarge, http.StatusUnprocessableEntity},
@@ -89,7 +89,7 @@ func (s *Server) bindSources() {
 		Required: true,
 		Content: map[string]*huma.MediaType{
 			"multipart/form-data": uploadFormSchema("the document", map[string]*huma.Schema{
-				"project_id": {Type: huma.TypeString, Description: "add the source to this project", MaxLength: ptr(64)},
+				"project_id": {Type: huma.TypeString, Description: "add the source to this project of the caller's tenant (404 not_found when there is none)", MaxLength: ptr(64)},
 			}),
 		},
 	}
@@ -157,8 +157,8 @@ func (s *Server) invalid(ctx context.Context, status int, code, msg string, deta
 	return e
 }
 
-// projectNotFound answers a project_id: projects arrive with a later
-// release, so every project id is unknown today.
+// projectNotFound answers a project_id that names no project of the
+// caller's tenant (or any project_id, on a server without projects).
 func (s *Server) projectNotFound(ctx context.Context) error {
 	return s.invalid(ctx, http.StatusNotFound, CodeNotFound, "project not found")
 }
@@ -171,10 +171,6 @@ func (s *Server) upload(ctx context.Context, in *uploadInput) (*sourceOutput, er
 	if err != nil {
 		return nil, err
 	}
-	if form.projectID != "" {
-		form.discard(ctx)
-		return nil, s.projectNotFound(ctx)
-	}
 	// The fingerprint is known once the file is read: a retry stores its
 	// copy, which the replay then removes (the content itself is stored
 	// once either way).
@@ -182,6 +178,14 @@ func (s *Server) upload(ctx context.Context, in *uploadInput) (*sourceOutput, er
 	if err != nil || replay != nil {
 		form.discard(ctx)
 		return replay, err
+	}
+	// A project_id part sent before the file was checked before anything
+	// was stored; one sent after it is checked here, and the upload
+	// removed when it names no project.
+	if err := s.addToProject(ctx, form.src, form.projectID); err != nil {
+		form.discard(ctx)
+		s.releaseIdempotent(ctx, res)
+		return nil, err
 	}
 	out := &sourceOutput{Location: "/api/v1/source/" + form.src.ID, Body: ok(ctx, sourceDTO(form.src))}
 	s.completeIdempotent(ctx, res, out)
@@ -270,9 +274,9 @@ func (s *Server) readUploadForm(ctx context.Context, in *uploadInput, small map[
 				part.Close()
 				return fail(s.invalid(ctx, http.StatusBadRequest, CodeInvalidRequest, "send one file per upload", ErrorDetail{Field: "file", Message: "more than one file part"}))
 			}
-			if form.projectID != "" {
+			if err := s.checkProject(ctx, form.projectID); err != nil {
 				part.Close()
-				return fail(s.projectNotFound(ctx))
+				return fail(err)
 			}
 			tracked := &readErrTracker{r: part}
 			form.src, err = s.deps.Sources.IngestUpload(ctx, s.tenant(ctx), tracked, part.FileName())
@@ -367,17 +371,25 @@ func (s *Server) downloadFromURL(ctx context.Context, in *downloadInput) (*sourc
 	if err := s.checkIdempotencyKey(ctx, in.IdempotencyKey); err != nil {
 		return nil, err
 	}
-	if strings.TrimSpace(in.Body.ProjectID) != "" {
-		return nil, s.projectNotFound(ctx)
-	}
-	res, replay, err := s.beginIdempotent(ctx, in.IdempotencyKey, "download-from-url", fingerprint(in.Body.URL, projectField(in.Body.ProjectID)))
+	projectID := projectField(in.Body.ProjectID)
+	res, replay, err := s.beginIdempotent(ctx, in.IdempotencyKey, "download-from-url", fingerprint(in.Body.URL, projectID))
 	if err != nil || replay != nil {
 		return replay, err
+	}
+	// An unknown project is refused before anything is fetched.
+	if err := s.checkProject(ctx, projectID); err != nil {
+		s.releaseIdempotent(ctx, res)
+		return nil, err
 	}
 	src, err := s.deps.Sources.IngestURL(ctx, s.tenant(ctx), in.Body.URL)
 	if err != nil {
 		s.releaseIdempotent(ctx, res)
 		return nil, s.fail(ctx, err)
+	}
+	if err := s.addToProject(ctx, src, projectID); err != nil {
+		s.discardSource(ctx, src)
+		s.releaseIdempotent(ctx, res)
+		return nil, err
 	}
 	out := &sourceOutput{Location: "/api/v1/source/" + src.ID, Body: ok(ctx, sourceDTO(src))}
 	s.completeIdempotent(ctx, res, out)

@@ -102,7 +102,8 @@ func (s *Server) bindVideo() {
 		Required: true,
 		Content: map[string]*huma.MediaType{
 			"multipart/form-data": uploadFormSchema("the audio or video (or a subtitle file)", map[string]*huma.Schema{
-				"subtitles": {Type: huma.TypeString, Format: "binary", Description: "optional .srt or .vtt subtitles of the file: used as the transcript instead of its tracks or speech"},
+				"subtitles":  {Type: huma.TypeString, Format: "binary", Description: "optional .srt or .vtt subtitles of the file: used as the transcript instead of its tracks or speech"},
+				"project_id": {Type: huma.TypeString, Description: "add the media source to this project of the caller's tenant (404 not_found when there is none; nothing is kept)", MaxLength: ptr(64)},
 			}),
 			"application/json": {Schema: jsonSchema},
 		},
@@ -121,6 +122,7 @@ func (s *Server) videoToText(ctx context.Context, in *videoInput) (*transcriptOu
 		subtitles     []byte
 		subtitlesName string
 		created       bool
+		projectID     string
 	)
 	mt, _, _ := mime.ParseMediaType(in.ContentType)
 	switch mt {
@@ -129,10 +131,11 @@ func (s *Server) videoToText(ctx context.Context, in *videoInput) (*transcriptOu
 		if err != nil {
 			return nil, err
 		}
-		if form.projectID != "" {
+		if err := s.checkProject(ctx, form.projectID); err != nil {
 			form.discard(ctx)
-			return nil, s.projectNotFound(ctx)
+			return nil, err
 		}
+		projectID = form.projectID
 		src, subtitles, subtitlesName, created = form.src, form.fields["subtitles"], form.filenames["subtitles"], true
 		if subtitles != nil && len(strings.TrimSpace(string(subtitles))) == 0 {
 			form.discard(ctx)
@@ -182,6 +185,9 @@ func (s *Server) videoToText(ctx context.Context, in *videoInput) (*transcriptOu
 	}
 	if x == nil {
 		x, err = s.transcribe(ctx, src, subtitles, subtitlesName, &stored)
+	}
+	if err == nil {
+		err = s.addToProject(ctx, src, projectID)
 	}
 	if err != nil {
 		for _, st := range stored {

@@ -12,10 +12,11 @@
 // keeps the latest extraction per source and mode. Sources are listed
 // newest first with opaque cursors ([Service.List]).
 //
-// Filenames are metadata only, cleaned by [SanitizeFilename]. Projects do
-// not exist yet: Source.ProjectIDs is always empty and a ProjectID filter
-// gives an empty page. Every source belongs to [DefaultTenant] until
-// tenancy is enforced.
+// Filenames are metadata only, cleaned by [SanitizeFilename]. Package
+// projects groups sources: Get and List fill Source.ProjectIDs from its
+// project_sources table (one query per call, not per source), and
+// ListParams.ProjectID lists one project's sources. Every source belongs
+// to [DefaultTenant] until tenancy is enforced.
 //
 // Errors wrap this package's sentinels, extract's (ErrUnsupportedFormat,
 // ErrMalformed, ErrEncrypted, ErrTimeout, ErrTooLarge) and, for URL

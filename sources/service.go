@@ -459,7 +459,45 @@ func (s *Service) Get(ctx context.Context, tenantID, id string) (*Source, error)
 	if err != nil {
 		return nil, fmt.Errorf("sources: get %s: %w", id, err)
 	}
+	if err := s.fillProjects(ctx, tenantID, []*Source{src}); err != nil {
+		return nil, fmt.Errorf("sources: get %s: %w", id, err)
+	}
 	return src, nil
+}
+
+// fillProjects sets the ProjectIDs of srcs (sources of tenantID) from
+// project_sources, in one query: the ids of the tenant's projects each
+// source is in, sorted (project ids sort in creation order).
+func (s *Service) fillProjects(ctx context.Context, tenantID string, srcs []*Source) error {
+	if len(srcs) == 0 {
+		return nil
+	}
+	byID := make(map[string]*Source, len(srcs))
+	srcIDs := make([]string, 0, len(srcs))
+	for _, src := range srcs {
+		byID[src.ID] = src
+		srcIDs = append(srcIDs, src.ID)
+	}
+	q, args, err := sqlx.In(`SELECT ps.source_id, ps.project_id FROM project_sources ps
+		JOIN projects p ON p.id = ps.project_id
+		WHERE p.tenant_id = ? AND ps.source_id IN (?)
+		ORDER BY ps.source_id, ps.project_id`, tenantID, srcIDs)
+	if err != nil {
+		return err
+	}
+	var rows []struct {
+		SourceID  string `db:"source_id"`
+		ProjectID string `db:"project_id"`
+	}
+	if err := s.db.Read.SelectContext(ctx, &rows, s.db.Read.Rebind(q), args...); err != nil {
+		return fmt.Errorf("project ids: %w", err)
+	}
+	for _, r := range rows {
+		if src := byID[r.SourceID]; src != nil {
+			src.ProjectIDs = append(src.ProjectIDs, r.ProjectID)
+		}
+	}
+	return nil
 }
 
 // List limits.
@@ -482,8 +520,9 @@ type ListParams struct {
 	// ErrInvalidFilter.
 	Kind   Kind
 	Status Status
-	// ProjectID filters by project. Projects do not exist yet, so no source
-	// belongs to one: any non-empty ProjectID gives an empty page.
+	// ProjectID, when not empty, keeps the sources of that project of the
+	// tenant. A project that does not exist (or is another tenant's) gives
+	// an empty page, as a filter that matches nothing does.
 	ProjectID string
 }
 
@@ -533,10 +572,12 @@ func (s *Service) List(ctx context.Context, p ListParams) (*ListPage, error) {
 		q += ` AND status = ?`
 		args = append(args, string(p.Status))
 	}
-	page := &ListPage{Items: []*Source{}}
 	if p.ProjectID != "" {
-		return page, nil
+		q += ` AND EXISTS (SELECT 1 FROM project_sources ps JOIN projects p ON p.id = ps.project_id
+			WHERE ps.source_id = sources.id AND ps.project_id = ? AND p.tenant_id = sources.tenant_id)`
+		args = append(args, p.ProjectID)
 	}
+	page := &ListPage{Items: []*Source{}}
 	q += ` ORDER BY id DESC LIMIT ?`
 	args = append(args, limit+1)
 
@@ -544,19 +585,13 @@ func (s *Service) List(ctx context.Context, p ListParams) (*ListPage, error) {
 	if err := s.db.Read.SelectContext(ctx, &rows, s.db.Read.Rebind(q), args...); err != nil {
 		return nil, fmt.Errorf("sources: list: %w", err)
 	}
-	more := len(rows) > limit
-	if more {
-		rows = rows[:limit]
+	var err error
+	page.Items, page.NextCursor, err = ids.Page(rows, limit, (*sourceRow).source, func(r *sourceRow) string { return r.ID })
+	if err != nil {
+		return nil, fmt.Errorf("sources: list: %w", err)
 	}
-	for i := range rows {
-		src, err := rows[i].source()
-		if err != nil {
-			return nil, fmt.Errorf("sources: list: %w", err)
-		}
-		page.Items = append(page.Items, src)
-	}
-	if more {
-		page.NextCursor = encodeCursor(rows[len(rows)-1].ID)
+	if err := s.fillProjects(ctx, p.TenantID, page.Items); err != nil {
+		return nil, fmt.Errorf("sources: list: %w", err)
 	}
 	return page, nil
 }

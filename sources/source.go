@@ -55,7 +55,8 @@ type Source struct {
 	// URL is the URL a KindURL source was fetched from, "" otherwise.
 	URL    string `json:"url,omitempty"`
 	Status Status `json:"status"`
-	// ProjectIDs is always non-nil (and empty until projects exist).
+	// ProjectIDs are the projects the source is in, sorted; never nil.
+	// Get and List fill it; a new source is in no project.
 	ProjectIDs []string  `json:"project_ids"`
 	CreatedAt  time.Time `json:"created_at"`
 	UpdatedAt  time.Time `json:"updated_at"`

@@ -38,4 +38,5 @@ func ExampleOpen() {
 	// 0002 auth applied=true
 	// 0003 audit_flags applied=true
 	// 0004 idempotency applied=true
+	// 0005 projects applied=true
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/quarryhq/quarry/extract/transcript"
 	"github.com/quarryhq/quarry/flags"
 	"github.com/quarryhq/quarry/idempotency"
+	"github.com/quarryhq/quarry/projects"
 	"github.com/quarryhq/quarry/server"
 	"github.com/quarryhq/quarry/sources"
 	"github.com/quarryhq/quarry/storage"
@@ -44,6 +45,8 @@ type app struct {
 	flags     *flags.Service
 	// idempotency keeps the responses of requests with an Idempotency-Key.
 	idempotency *idempotency.Service
+	// projects groups sources for batch extraction.
+	projects *projects.Service
 	// engines is what /health reports of the optional engines.
 	engines map[string]string
 }
@@ -277,7 +280,10 @@ func (a *app) openGovernance(cfg Config, log *slog.Logger) error {
 	if a.flags, err = flags.New(flags.Config{DB: a.db, Logger: log}); err != nil {
 		return err
 	}
-	a.idempotency, err = idempotency.New(idempotency.Config{DB: a.db, Logger: log})
+	if a.idempotency, err = idempotency.New(idempotency.Config{DB: a.db, Logger: log}); err != nil {
+		return err
+	}
+	a.projects, err = projects.New(projects.Config{DB: a.db, Logger: log})
 	return err
 }
 
@@ -339,6 +345,7 @@ func serve(ctx context.Context, args []string, _, stderr io.Writer, getenv func(
 		Assist:      assistSvc,
 		Engines:     a.engines,
 		Idempotency: a.idempotency,
+		Projects:    a.projects,
 	})
 	if err != nil {
 		return err

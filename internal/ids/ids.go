@@ -88,3 +88,25 @@ func DecodeCursor(prefix, c string) (string, error) {
 	}
 	return string(b), nil
 }
+
+// Page turns the rows of a list query that asked for limit+1 rows (newest
+// id first) into a page: at most limit items made by item, and the cursor
+// of the next page, "" when there is none. id names a row's id.
+func Page[R, T any](rows []R, limit int, item func(*R) (T, error), id func(*R) string) (items []T, next string, err error) {
+	more := len(rows) > limit
+	if more {
+		rows = rows[:limit]
+	}
+	items = make([]T, 0, len(rows))
+	for i := range rows {
+		it, err := item(&rows[i])
+		if err != nil {
+			return nil, "", err
+		}
+		items = append(items, it)
+	}
+	if more {
+		next = EncodeCursor(id(&rows[len(rows)-1]))
+	}
+	return items, next, nil
+}

@@ -102,3 +102,21 @@ func FuzzDecodeCursor(f *testing.F) {
 		}
 	})
 }
+
+func TestPage(t *testing.T) {
+	rows := []string{"src_c", "src_b", "src_a"}
+	item := func(r *string) (string, error) { return strings.ToUpper(*r), nil }
+	id := func(r *string) string { return *r }
+	items, next, err := Page(rows, 2, item, id)
+	if err != nil || len(items) != 2 || items[1] != "SRC_B" || next != EncodeCursor("src_b") {
+		t.Fatalf("Page(3 rows, limit 2) = %v, %q, %v", items, next, err)
+	}
+	items, next, err = Page(rows[:2], 2, item, id)
+	if err != nil || len(items) != 2 || next != "" {
+		t.Fatalf("Page(2 rows, limit 2) = %v, %q, %v", items, next, err)
+	}
+	boom := errors.New("boom")
+	if _, _, err := Page(rows, 2, func(*string) (string, error) { return "", boom }, id); !errors.Is(err, boom) {
+		t.Fatalf("err = %v", err)
+	}
+}

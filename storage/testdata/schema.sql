@@ -2,6 +2,8 @@ CREATE INDEX audit_events_tenant_action_idx ON audit_events (tenant_id, action, 
 CREATE INDEX audit_events_tenant_actor_idx ON audit_events (tenant_id, actor_id, id);
 CREATE INDEX audit_events_tenant_id_idx ON audit_events (tenant_id, id);
 CREATE INDEX idempotency_keys_created_idx ON idempotency_keys (created_at);
+CREATE INDEX project_sources_source_id_idx ON project_sources (source_id);
+CREATE INDEX projects_tenant_id_idx ON projects (tenant_id, id);
 CREATE INDEX refresh_families_expires_idx ON refresh_families (absolute_expires_at);
 CREATE INDEX refresh_families_user_id_idx ON refresh_families (user_id);
 CREATE INDEX refresh_tokens_family_id_idx ON refresh_tokens (family_id);
@@ -12,6 +14,8 @@ CREATE TABLE audit_events (id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL DEFAULT 
 CREATE TABLE extractions (source_id TEXT NOT NULL REFERENCES sources (id) ON DELETE CASCADE, mode TEXT NOT NULL, result TEXT NOT NULL, duration_ms BIGINT NOT NULL DEFAULT 0, created_at TEXT NOT NULL, PRIMARY KEY (source_id, mode));
 CREATE TABLE feature_flags (key TEXT NOT NULL, scope TEXT NOT NULL CHECK (scope IN ('global', 'tenant')), tenant_id TEXT NOT NULL DEFAULT '', enabled BOOLEAN NOT NULL, updated_at TEXT NOT NULL, updated_by TEXT NOT NULL DEFAULT '', PRIMARY KEY (key, scope, tenant_id), CHECK ((scope = 'global' AND tenant_id = '') OR (scope = 'tenant' AND tenant_id <> '')));
 CREATE TABLE idempotency_keys (scope TEXT NOT NULL, idem_key TEXT NOT NULL, operation TEXT NOT NULL, fingerprint TEXT NOT NULL, status INTEGER NOT NULL DEFAULT 0, location TEXT NOT NULL DEFAULT '', response TEXT NOT NULL DEFAULT '', created_at TEXT NOT NULL, PRIMARY KEY (scope, idem_key));
+CREATE TABLE project_sources (project_id TEXT NOT NULL REFERENCES projects (id) ON DELETE CASCADE, source_id TEXT NOT NULL REFERENCES sources (id) ON DELETE CASCADE, position BIGINT NOT NULL, added_at TEXT NOT NULL, PRIMARY KEY (project_id, source_id));
+CREATE TABLE projects (id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, name TEXT NOT NULL, name_key TEXT NOT NULL, description TEXT NOT NULL DEFAULT '', created_at TEXT NOT NULL, updated_at TEXT NOT NULL, UNIQUE (tenant_id, name_key));
 CREATE TABLE refresh_families (id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL REFERENCES tenants (id), user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE, created_at TEXT NOT NULL, absolute_expires_at TEXT NOT NULL, revoked_at TEXT, revoke_reason TEXT);
 CREATE TABLE refresh_tokens (hash TEXT PRIMARY KEY, family_id TEXT NOT NULL REFERENCES refresh_families (id) ON DELETE CASCADE, created_at TEXT NOT NULL, expires_at TEXT NOT NULL, used_at TEXT, replaced_by TEXT);
 CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL);
