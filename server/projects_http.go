@@ -473,6 +473,25 @@ func (s *Server) runProjectBatch(ctx context.Context, in *batchExtractInput, ask
 	start := time.Now()
 	out := &BatchExtraction{ProjectID: in.ID, Mode: string(opts.Mode), Results: make([]BatchResult, len(ids))}
 	workers := min(len(ids), s.cfg.MaxInFlight)
+	// A long batch that makes progress keeps its connection: as each
+	// source starts, the write deadline moves to when that source could
+	// end at the latest (a transcription runs up to MediaTimeout) plus the
+	// time to write. It only ever moves later, whichever worker moves it.
+	var (
+		deadlineMu sync.Mutex
+		deadline   time.Time
+	)
+	extend := func() {
+		if in.extendWrite == nil {
+			return
+		}
+		deadlineMu.Lock()
+		defer deadlineMu.Unlock()
+		if t := time.Now().Add(s.cfg.MediaTimeout + s.cfg.WriteTimeout); t.After(deadline) {
+			deadline = t
+			_ = in.extendWrite(t)
+		}
+	}
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for range workers {
@@ -482,13 +501,8 @@ func (s *Server) runProjectBatch(ctx context.Context, in *batchExtractInput, ask
 				if i >= len(ids) {
 					return
 				}
+				extend()
 				out.Results[i] = s.extractOne(ctx, tenant, ids[i], opts)
-				if in.extendWrite != nil {
-					// A long batch that makes progress keeps its
-					// connection: the write deadline counts from the last
-					// source done.
-					_ = in.extendWrite(time.Now().Add(s.cfg.WriteTimeout))
-				}
 			}
 		})
 	}
