@@ -1,16 +1,14 @@
 package epub
 
 import (
-	"archive/zip"
 	"bytes"
 	"context"
 	"fmt"
-	"hash/crc32"
-	"slices"
 	"strings"
 	"testing"
 
 	"github.com/quarryhq/quarry/extract"
+	"github.com/quarryhq/quarry/internal/ziptest"
 )
 
 // book is an EPUB under construction: archive name -> content. The
@@ -19,34 +17,7 @@ type book map[string]string
 
 func (b book) zip(t testing.TB) []byte {
 	t.Helper()
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	if mt, ok := b["mimetype"]; ok {
-		w, err := zw.CreateRaw(&zip.FileHeader{Name: "mimetype", Method: zip.Store,
-			CRC32: crc32.ChecksumIEEE([]byte(mt)), CompressedSize64: uint64(len(mt)), UncompressedSize64: uint64(len(mt))})
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, _ = w.Write([]byte(mt))
-	}
-	names := make([]string, 0, len(b))
-	for n := range b {
-		if n != "mimetype" {
-			names = append(names, n)
-		}
-	}
-	slices.Sort(names)
-	for _, n := range names {
-		w, err := zw.Create(n)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, _ = w.Write([]byte(b[n]))
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	return ziptest.Build(t, ziptest.Files(b), "mimetype")
 }
 
 const containerXML = `<?xml version="1.0" encoding="UTF-8"?><container version="1.0" xmlns="urn:oasis:names:tc:opendocument:xmlns:container"><rootfiles><rootfile full-path="OEBPS/content.opf" media-type="application/oebps-package+xml"/></rootfiles></container>`

@@ -3,7 +3,6 @@ package epub
 import (
 	"archive/zip"
 	"bytes"
-	"compress/flate"
 	"context"
 	"errors"
 	"fmt"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/quarryhq/quarry/extract"
+	"github.com/quarryhq/quarry/internal/ziptest"
 )
 
 func wantErr(t *testing.T, err, sentinel error) {
@@ -27,37 +27,7 @@ func wantErr(t *testing.T, err, sentinel error) {
 // stream of mib MiB of 'A' under a header declaring declared bytes.
 func bombBook(t testing.TB, mib int, declared uint64) []byte {
 	t.Helper()
-	var comp bytes.Buffer
-	fw, _ := flate.NewWriter(&comp, flate.BestSpeed)
-	chunk := bytes.Repeat([]byte("A"), 1<<20)
-	for range mib {
-		_, _ = fw.Write(chunk)
-	}
-	_ = fw.Close()
-	const name = "OEBPS/text/chapter 1.xhtml"
-	b := sampleBook()
-	delete(b, name)
-	z := b.zip(t)
-	zr, err := zip.NewReader(bytes.NewReader(z), int64(len(z)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	for _, f := range zr.File {
-		if err := zw.Copy(f); err != nil {
-			t.Fatal(err)
-		}
-	}
-	w, err := zw.CreateRaw(&zip.FileHeader{Name: name, Method: zip.Deflate, CompressedSize64: uint64(comp.Len()), UncompressedSize64: declared})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, _ = w.Write(comp.Bytes())
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	return ziptest.Bomb(t, ziptest.Files(sampleBook()), "OEBPS/text/chapter 1.xhtml", mib, declared, "mimetype")
 }
 
 // T10: the declared size alone refuses the document, before inflating.

@@ -1,15 +1,14 @@
 package pptx
 
 import (
-	"archive/zip"
 	"bytes"
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 	"testing"
 
 	"github.com/quarryhq/quarry/extract"
+	"github.com/quarryhq/quarry/internal/ziptest"
 )
 
 const (
@@ -24,33 +23,7 @@ type pkg map[string]string
 
 func (p pkg) zip(t testing.TB) []byte {
 	t.Helper()
-	names := make([]string, 0, len(p))
-	for n := range p {
-		names = append(names, n)
-	}
-	// [Content_Types].xml first, as PowerPoint writes it.
-	slices.SortFunc(names, func(a, b string) int {
-		switch {
-		case a == "[Content_Types].xml":
-			return -1
-		case b == "[Content_Types].xml":
-			return 1
-		}
-		return strings.Compare(a, b)
-	})
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	for _, n := range names {
-		w, err := zw.Create(n)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, _ = w.Write([]byte(p[n]))
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	return ziptest.Build(t, ziptest.Files(p), "[Content_Types].xml") // first, as Office writes it
 }
 
 // relsXML builds a relationships part; each rel is {id, type suffix, target}.

@@ -3,7 +3,6 @@ package pptx
 import (
 	"archive/zip"
 	"bytes"
-	"compress/flate"
 	"context"
 	"errors"
 	"fmt"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/quarryhq/quarry/extract"
+	"github.com/quarryhq/quarry/internal/ziptest"
 )
 
 func wantErr(t *testing.T, err, sentinel error) {
@@ -27,32 +27,7 @@ func wantErr(t *testing.T, err, sentinel error) {
 // mib MiB of 'A' under a header declaring declared bytes.
 func bombPkg(t testing.TB, mib int, declared uint64) []byte {
 	t.Helper()
-	var comp bytes.Buffer
-	fw, _ := flate.NewWriter(&comp, flate.BestSpeed)
-	chunk := bytes.Repeat([]byte("A"), 1<<20)
-	for range mib {
-		_, _ = fw.Write(chunk)
-	}
-	_ = fw.Close()
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	for name, data := range sampleDeck() {
-		if name == "ppt/slides/slide1.xml" {
-			continue
-		}
-		w, _ := zw.Create(name)
-		_, _ = w.Write([]byte(data))
-	}
-	w, err := zw.CreateRaw(&zip.FileHeader{Name: "ppt/slides/slide1.xml", Method: zip.Deflate,
-		CompressedSize64: uint64(comp.Len()), UncompressedSize64: declared})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, _ = w.Write(comp.Bytes())
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	return ziptest.Bomb(t, ziptest.Files(sampleDeck()), "ppt/slides/slide1.xml", mib, declared, "[Content_Types].xml")
 }
 
 // T10: the declared size alone refuses the document, before inflating.
