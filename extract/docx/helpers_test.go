@@ -1,14 +1,13 @@
 package docx
 
 import (
-	"archive/zip"
 	"bytes"
 	"context"
-	"slices"
 	"strings"
 	"testing"
 
 	"github.com/quarryhq/quarry/extract"
+	"github.com/quarryhq/quarry/internal/ziptest"
 )
 
 const (
@@ -70,39 +69,7 @@ func part(root, inner string) string {
 // zip returns the package as DOCX bytes, [Content_Types].xml first.
 func (p pkg) zip(t testing.TB) []byte {
 	t.Helper()
-	names := make([]string, 0, len(p))
-	for n := range p {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	slices.SortStableFunc(names, func(a, b string) int {
-		switch {
-		case a == "[Content_Types].xml":
-			return -1
-		case b == "[Content_Types].xml":
-			return 1
-		}
-		return 0
-	})
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	for _, n := range names {
-		method := zip.Deflate
-		if p[n] == "" {
-			method = zip.Store // a deflater per entry makes floods slow
-		}
-		w, err := zw.CreateHeader(&zip.FileHeader{Name: n, Method: method})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := w.Write([]byte(p[n])); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	return ziptest.Build(t, ziptest.Files(p), "[Content_Types].xml")
 }
 
 // para is a paragraph of one run of text.

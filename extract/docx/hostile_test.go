@@ -3,7 +3,6 @@ package docx
 import (
 	"archive/zip"
 	"bytes"
-	"compress/flate"
 	"context"
 	"errors"
 	"fmt"
@@ -19,38 +18,14 @@ import (
 	"unicode/utf8"
 
 	"github.com/quarryhq/quarry/extract"
+	"github.com/quarryhq/quarry/internal/ziptest"
 )
 
 // bombPkg returns a package whose word/document.xml is a raw DEFLATE stream
 // of n MiB of 'A' under a header declaring declared bytes.
 func bombPkg(t testing.TB, mib int, declared uint64) []byte {
 	t.Helper()
-	var comp bytes.Buffer
-	fw, _ := flate.NewWriter(&comp, flate.BestSpeed)
-	chunk := bytes.Repeat([]byte("A"), 1<<20)
-	for range mib {
-		_, _ = fw.Write(chunk)
-	}
-	_ = fw.Close()
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	for name, data := range newPkg("") {
-		if name == "word/document.xml" {
-			continue
-		}
-		w, _ := zw.Create(name)
-		_, _ = w.Write([]byte(data))
-	}
-	w, err := zw.CreateRaw(&zip.FileHeader{Name: "word/document.xml", Method: zip.Deflate,
-		CompressedSize64: uint64(comp.Len()), UncompressedSize64: declared})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, _ = w.Write(comp.Bytes())
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	return ziptest.Bomb(t, ziptest.Files(newPkg("")), "word/document.xml", mib, declared, "[Content_Types].xml")
 }
 
 func wantErr(t *testing.T, err, sentinel error) {
