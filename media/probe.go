@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/quarryhq/quarry/internal/proc"
 )
 
 // Kind is the kind of a stream.
@@ -88,12 +90,12 @@ func (t *Tools) probe(ctx context.Context, s *staged) (*Info, error) {
 	args := []string{"-hide_banner", "-v", "error"}
 	args = append(args, s.inputArgs()...)
 	args = append(args, "-print_format", "json", "-show_format", "-show_streams")
-	out := &boundedBuffer{max: t.cfg.MaxOutputBytes, strict: true}
+	out := &proc.Buffer{Max: t.cfg.MaxOutputBytes, Strict: true}
 	if err := t.run(ctx, t.ffprobe, s.dir, args, out); err != nil {
 		return nil, err
 	}
 	var p probeJSON
-	if err := json.Unmarshal(out.buf.Bytes(), &p); err != nil {
+	if err := json.Unmarshal(out.Bytes(), &p); err != nil {
 		return nil, fmt.Errorf("%w: ffprobe output: %w", ErrMalformed, err)
 	}
 	info := &Info{Format: s.format, Duration: parseSeconds(p.Format.Duration)}

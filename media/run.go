@@ -1,7 +1,6 @@
 package media
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -11,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/quarryhq/quarry/internal/proc"
 )
 
 // stderrMax bounds the stderr kept from a call (for error messages).
@@ -71,34 +72,6 @@ func (t *Tools) stage(ctx context.Context, r io.ReaderAt, size int64) (*staged, 
 	return s, nil
 }
 
-// errOutputFull is returned by a boundedBuffer past its limit; it stops
-// the copy from the tool, which then fails writing.
-var errOutputFull = errors.New("output limit reached")
-
-// boundedBuffer keeps up to max bytes. With strict it fails past them;
-// otherwise it drops the rest (for stderr).
-type boundedBuffer struct {
-	buf    bytes.Buffer
-	max    int64
-	strict bool
-	over   bool
-}
-
-func (b *boundedBuffer) Write(p []byte) (int, error) {
-	room := b.max - int64(b.buf.Len())
-	if int64(len(p)) <= room {
-		return b.buf.Write(p)
-	}
-	b.over = true
-	if room > 0 {
-		b.buf.Write(p[:room])
-	}
-	if b.strict {
-		return 0, errOutputFull
-	}
-	return len(p), nil
-}
-
 // run runs one ffmpeg or ffprobe call within Config.Timeout, in its own
 // process group killed as a whole at the deadline, with stdin from
 // /dev/null, an empty environment and bounded stderr. dir is the call's
@@ -111,10 +84,10 @@ func (t *Tools) run(ctx context.Context, bin, dir string, args []string, stdout 
 	cmd.Dir = dir
 	cmd.Env = []string{"LC_ALL=C"} // no secrets of ours in the child's environment
 	cmd.Stdout = stdout
-	stderr := &boundedBuffer{max: stderrMax}
+	stderr := &proc.Buffer{Max: stderrMax}
 	cmd.Stderr = stderr
 	cmd.WaitDelay = waitDelay
-	isolate(cmd)
+	proc.Isolate(cmd)
 	start := time.Now()
 	err := cmd.Run()
 	t.cfg.Logger.Debug("media: command ran", "cmd", name, "args", args, "duration", time.Since(start), "err", err)
@@ -130,23 +103,13 @@ func (t *Tools) run(ctx context.Context, bin, dir string, args []string, stdout 
 	if errors.Is(err, exec.ErrNotFound) || errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("%w: %s: %w", ErrUnavailable, name, err)
 	}
-	if errors.Is(err, errOutputFull) {
+	if errors.Is(err, proc.ErrFull) {
 		return fmt.Errorf("%w: %s output over %d bytes", ErrTooLarge, name, t.cfg.MaxOutputBytes)
 	}
-	msg := strings.ReplaceAll(stderr.buf.String(), dir+string(filepath.Separator), "")
+	msg := strings.ReplaceAll(stderr.String(), dir+string(filepath.Separator), "")
 	msg = strings.ReplaceAll(msg, dir, "")
-	if line := lastLine(msg); line != "" {
+	if line := proc.LastLine(msg); line != "" {
 		return fmt.Errorf("%w: %s: %s", ErrMalformed, name, line)
 	}
 	return fmt.Errorf("%w: %s: %w", ErrMalformed, name, err)
-}
-
-// lastLine returns the last non-blank line of s, capped in length.
-func lastLine(s string) string {
-	lines := strings.Split(strings.TrimSpace(s), "\n")
-	line := strings.TrimSpace(lines[len(lines)-1])
-	if len(line) > 200 {
-		line = strings.ToValidUTF8(line[:200], "")
-	}
-	return line
 }

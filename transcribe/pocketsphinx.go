@@ -15,6 +15,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/quarryhq/quarry/internal/proc"
 )
 
 // Defaults of [PocketsphinxConfig].
@@ -150,11 +152,11 @@ func (p *Pocketsphinx) Transcribe(ctx context.Context, wav io.ReaderAt, size int
 	cmd := exec.CommandContext(cctx, p.bin, args...)
 	cmd.Dir = dir
 	cmd.Env = []string{"LC_ALL=C"} // no secrets of ours in the child's environment
-	stdout := &boundedBuffer{max: p.cfg.MaxOutputBytes, strict: true}
-	stderr := &boundedBuffer{max: stderrMax}
+	stdout := &proc.Buffer{Max: p.cfg.MaxOutputBytes, Strict: true}
+	stderr := &proc.Buffer{Max: stderrMax}
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	cmd.WaitDelay = waitDelay
-	isolate(cmd)
+	proc.Isolate(cmd)
 	start := time.Now()
 	err = cmd.Run()
 	p.cfg.Logger.Debug("transcribe: pocketsphinx ran", "audio", audio.duration(), "duration", time.Since(start), "err", err)
@@ -166,11 +168,11 @@ func (p *Pocketsphinx) Transcribe(ctx context.Context, wav io.ReaderAt, size int
 			return nil, fmt.Errorf("%w: pocketsphinx was killed at its deadline: %w", ErrTimeout, context.DeadlineExceeded)
 		case errors.Is(err, exec.ErrNotFound) || errors.Is(err, os.ErrNotExist):
 			return nil, fmt.Errorf("%w: pocketsphinx: %w", ErrUnavailable, err)
-		case stdout.over:
+		case stdout.Over:
 			return nil, fmt.Errorf("%w: pocketsphinx output over %d bytes", ErrUpstream, p.cfg.MaxOutputBytes)
 		}
 		msg := strings.ReplaceAll(stderr.String(), dir+string(filepath.Separator), "")
-		return nil, fmt.Errorf("%w: pocketsphinx: %w: %s", ErrUpstream, err, lastLine(msg))
+		return nil, fmt.Errorf("%w: pocketsphinx: %w: %s", ErrUpstream, err, proc.LastLine(msg))
 	}
 	segs, err := parseSphinx(stdout.Bytes())
 	if err != nil {
@@ -263,44 +265,4 @@ func seconds(f float64) time.Duration {
 		return 0
 	}
 	return time.Duration(math.Round(f*1000)) * time.Millisecond
-}
-
-// boundedBuffer keeps at most max bytes; strict makes writes past it fail
-// (so the tool gets EPIPE-like errors and the call fails), otherwise the
-// rest is dropped.
-type boundedBuffer struct {
-	buf    bytes.Buffer
-	max    int64
-	strict bool
-	over   bool
-}
-
-var errOutputFull = errors.New("output limit reached")
-
-func (b *boundedBuffer) Write(p []byte) (int, error) {
-	room := b.max - int64(b.buf.Len())
-	if int64(len(p)) <= room {
-		return b.buf.Write(p)
-	}
-	b.over = true
-	if room > 0 {
-		b.buf.Write(p[:room])
-	}
-	if b.strict {
-		return 0, errOutputFull
-	}
-	return len(p), nil
-}
-
-func (b *boundedBuffer) Bytes() []byte  { return b.buf.Bytes() }
-func (b *boundedBuffer) String() string { return b.buf.String() }
-
-// lastLine returns the last non-blank line of s, capped in length.
-func lastLine(s string) string {
-	lines := strings.Split(strings.TrimSpace(s), "\n")
-	line := strings.TrimSpace(lines[len(lines)-1])
-	if len(line) > 200 {
-		line = strings.ToValidUTF8(line[:200], "")
-	}
-	return line
 }

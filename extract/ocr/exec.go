@@ -1,7 +1,6 @@
 package ocr
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -10,8 +9,9 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
+
+	"github.com/quarryhq/quarry/internal/proc"
 )
 
 // Output caps of one child process.
@@ -61,18 +61,12 @@ func (r runner) run(ctx context.Context, dir string, stdin io.Reader, path strin
 	cmd.Dir = dir
 	cmd.Env = childEnv(dir)
 	cmd.Stdin = stdin
-	stdout := &cappedBuffer{max: maxStdout}
-	stderr := &cappedBuffer{max: maxStderr}
+	stdout := &proc.Buffer{Max: maxStdout}
+	stderr := &proc.Buffer{Max: maxStderr}
 	cmd.Stdout, cmd.Stderr = stdout, stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error {
-		// The group, not only the leader: a renderer or helper the tool
-		// started dies with it.
-		if err := syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
-			return err
-		}
-		return nil
-	}
+	// In a group of its own, killed as a whole: a renderer or helper the
+	// tool started dies with it.
+	proc.Isolate(cmd)
 	cmd.WaitDelay = waitDelay
 	err := cmd.Run()
 	res := runResult{stdout: stdout.Bytes(), stderr: stderr.String()}
@@ -82,7 +76,7 @@ func (r runner) run(ctx context.Context, dir string, stdin io.Reader, path strin
 	if err != nil {
 		return res, err
 	}
-	if stdout.overflow {
+	if stdout.Over {
 		return res, errOutputTooLarge
 	}
 	return res, nil
@@ -102,27 +96,6 @@ func childEnv(dir string) []string {
 	}
 	return env
 }
-
-// cappedBuffer keeps the first max bytes written to it and drops the rest,
-// noting that it did; writes never fail, so the tool is not killed by a
-// broken pipe mid-way.
-type cappedBuffer struct {
-	buf      bytes.Buffer
-	max      int
-	overflow bool
-}
-
-func (b *cappedBuffer) Write(p []byte) (int, error) {
-	if room := b.max - b.buf.Len(); room < len(p) {
-		b.overflow = true
-		b.buf.Write(p[:max(room, 0)])
-		return len(p), nil
-	}
-	return b.buf.Write(p)
-}
-
-func (b *cappedBuffer) Bytes() []byte  { return b.buf.Bytes() }
-func (b *cappedBuffer) String() string { return b.buf.String() }
 
 // toolError describes a failed run for a warning: the tool, how it ended,
 // and the last diagnostic line it printed (leptonica and tesseract print
