@@ -7,13 +7,14 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
-	"github.com/quarryhq/quarry/internal/runes"
 	"io"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/quarryhq/quarry/internal/runes"
 
 	"github.com/quarryhq/quarry/extract"
 	"github.com/quarryhq/quarry/internal/safezip"
@@ -251,43 +252,25 @@ func readMeta(ctx context.Context, zr *safezip.Reader, md *extract.Metadata) err
 		return err
 	}
 	defer x.Close()
-	var field, creator string
-	var text strings.Builder
-	for {
-		tok, err := x.Next()
-		if err == io.EOF {
-			break
+	var creator string
+	err = x.Fields(func(name, v string) {
+		switch name {
+		case "title":
+			md.Title = v
+		case "initial-creator":
+			md.Author = v
+		case "creator":
+			creator = v
+		case "language":
+			md.Language = v
+		case "creation-date":
+			md.Created = parseDate(v)
+		case "date":
+			md.Modified = parseDate(v)
 		}
-		if err != nil {
-			return err
-		}
-		switch t := tok.(type) {
-		case xml.StartElement:
-			field = t.Name.Local
-			text.Reset()
-		case xml.CharData:
-			if field != "" && text.Len() < 4096 {
-				text.Write(t)
-			}
-		case xml.EndElement:
-			v := strings.TrimSpace(text.String())
-			switch t.Name.Local {
-			case "title":
-				md.Title = v
-			case "initial-creator":
-				md.Author = v
-			case "creator":
-				creator = v
-			case "language":
-				md.Language = v
-			case "creation-date":
-				md.Created = parseDate(v)
-			case "date":
-				md.Modified = parseDate(v)
-			}
-			field = ""
-			text.Reset()
-		}
+	})
+	if err != nil {
+		return err
 	}
 	if md.Author == "" {
 		md.Author = creator

@@ -188,8 +188,8 @@ func IsFatal(err error) bool {
 // ReadCore reads title, author, language and dates from the core
 // properties part (the package's core-properties relationship, else
 // docProps/core.xml) into md. A missing part, or one declaring more than
-// maxBytes (when maxBytes > 0), sets nothing. A value stops growing once
-// it holds 4 KiB.
+// maxBytes (when maxBytes > 0), sets nothing. A value keeps its first
+// 4 KiB (XMLReader.Fields).
 func ReadCore(ctx context.Context, zr *safezip.Reader, pkgRels []Rel, md *extract.Metadata, maxBytes int64) error {
 	name := "docProps/core.xml"
 	if r, ok := RelOfType(pkgRels, "core-properties"); ok {
@@ -204,41 +204,20 @@ func ReadCore(ctx context.Context, zr *safezip.Reader, pkgRels []Rel, md *extrac
 		return err
 	}
 	defer x.Close()
-	var field string
-	var text strings.Builder
-	for {
-		tok, err := x.Next()
-		if err == io.EOF {
-			return nil
+	return x.Fields(func(name, v string) {
+		switch name {
+		case "title":
+			md.Title = v
+		case "creator":
+			md.Author = v
+		case "language":
+			md.Language = v
+		case "created":
+			md.Created = ParseW3CDTF(v)
+		case "modified":
+			md.Modified = ParseW3CDTF(v)
 		}
-		if err != nil {
-			return err
-		}
-		switch t := tok.(type) {
-		case xml.StartElement:
-			field = t.Name.Local
-			text.Reset()
-		case xml.CharData:
-			if field != "" && text.Len() < 4096 {
-				text.Write(t)
-			}
-		case xml.EndElement:
-			v := strings.TrimSpace(text.String())
-			switch t.Name.Local {
-			case "title":
-				md.Title = v
-			case "creator":
-				md.Author = v
-			case "language":
-				md.Language = v
-			case "created":
-				md.Created = ParseW3CDTF(v)
-			case "modified":
-				md.Modified = ParseW3CDTF(v)
-			}
-			field = ""
-		}
-	}
+	})
 }
 
 // ParseW3CDTF parses a W3C date-time of the core properties: RFC 3339, or

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/quarryhq/quarry/extract"
 )
@@ -73,6 +74,42 @@ func (x *XMLReader) Next() (xml.Token, error) {
 		}
 	}
 	return tok, nil
+}
+
+// maxFieldBytes is how much of an element's text Fields keeps.
+const maxFieldBytes = 4096
+
+// Fields reads the rest of the entry and calls visit with the local name
+// and the trimmed text (its first 4 KiB) of each element as it ends:
+// the shape of metadata parts such as OOXML's docProps/core.xml and ODF's
+// meta.xml, whose fields are flat elements with text.
+func (x *XMLReader) Fields(visit func(name, value string)) error {
+	var (
+		inField bool
+		text    strings.Builder
+	)
+	for {
+		tok, err := x.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			inField = true
+			text.Reset()
+		case xml.CharData:
+			if room := maxFieldBytes - text.Len(); inField && room > 0 {
+				text.Write(t[:min(len(t), room)])
+			}
+		case xml.EndElement:
+			visit(t.Name.Local, strings.TrimSpace(strings.ToValidUTF8(text.String(), "")))
+			inField = false
+			text.Reset()
+		}
+	}
 }
 
 // Skip consumes the rest of the element whose start was just read.
