@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"mime/multipart"
 	"net/http"
 	"testing"
 )
@@ -12,15 +11,11 @@ import (
 // same Idempotency-Key is answered with the first source.
 func TestServeIdempotencyKey(t *testing.T) {
 	srv := startServe(t, env(map[string]string{"QUARRY_ADDR": "127.0.0.1:0", "QUARRY_DATA_DIR": t.TempDir()}))
-	var body bytes.Buffer
-	mw := multipart.NewWriter(&body)
-	fw, _ := mw.CreateFormFile("file", "retry.txt")
-	fw.Write([]byte("sent twice, stored once"))
-	mw.Close()
+	body, ctype := multipartFile("retry.txt", []byte("sent twice, stored once"))
 	ids := make([]string, 2)
 	for i := range ids {
-		req, _ := http.NewRequest(http.MethodPost, srv.base+"/api/v1/upload", bytes.NewReader(body.Bytes()))
-		req.Header.Set("Content-Type", mw.FormDataContentType())
+		req, _ := http.NewRequest(http.MethodPost, srv.base+"/api/v1/upload", bytes.NewReader(body))
+		req.Header.Set("Content-Type", ctype)
 		req.Header.Set("Idempotency-Key", "binary-retry-1")
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {

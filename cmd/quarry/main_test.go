@@ -219,20 +219,26 @@ func startServe(t *testing.T, e func(string) string) *served {
 	return nil
 }
 
-// TestServeEndToEnd runs `quarry serve` as main would (config from the
-// environment, migration, wiring), uploads and extracts a document over
-// HTTP, then stops it as SIGTERM would.
-func TestServeEndToEnd(t *testing.T) {
-	dataDir := t.TempDir()
-	srv := startServe(t, env(map[string]string{"QUARRY_ADDR": "127.0.0.1:0", "QUARRY_DATA_DIR": dataDir}))
-	base, logs := srv.base, srv.logs
-
+// multipartFile returns a multipart body whose file part is content,
+// after the given form fields (name, value pairs), and its content type.
+func multipartFile(name string, content []byte, fields ...string) ([]byte, string) {
 	var body bytes.Buffer
 	mw := multipart.NewWriter(&body)
-	fw, _ := mw.CreateFormFile("file", "hello.html")
-	fw.Write([]byte("<html><head><title>Hello</title><script>alert(1)</script></head><body><p>Hello from the binary.</p></body></html>"))
+	for i := 0; i+1 < len(fields); i += 2 {
+		mw.WriteField(fields[i], fields[i+1])
+	}
+	fw, _ := mw.CreateFormFile("file", name)
+	fw.Write(content)
 	mw.Close()
-	resp, err := http.Post(base+"/api/v1/upload", mw.FormDataContentType(), &body)
+	return body.Bytes(), mw.FormDataContentType()
+}
+
+// upload posts content to the server's /api/v1/upload and returns the new
+// source's id.
+func (s *served) upload(t *testing.T, name string, content []byte) string {
+	t.Helper()
+	body, ctype := multipartFile(name, content)
+	resp, err := http.Post(s.base+"/api/v1/upload", ctype, bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -241,10 +247,22 @@ func TestServeEndToEnd(t *testing.T) {
 	}
 	json.NewDecoder(resp.Body).Decode(&up)
 	resp.Body.Close()
-	if resp.StatusCode != 201 || up.Data.ID == "" {
-		t.Fatalf("upload: %d", resp.StatusCode)
+	if resp.StatusCode != http.StatusCreated || up.Data.ID == "" {
+		t.Fatalf("upload %s: status %d", name, resp.StatusCode)
 	}
-	resp, err = http.Post(base+"/api/v1/extract", "application/json", strings.NewReader(`{"source_id":"`+up.Data.ID+`"}`))
+	return up.Data.ID
+}
+
+// TestServeEndToEnd runs `quarry serve` as main would (config from the
+// environment, migration, wiring), uploads and extracts a document over
+// HTTP, then stops it as SIGTERM would.
+func TestServeEndToEnd(t *testing.T) {
+	dataDir := t.TempDir()
+	srv := startServe(t, env(map[string]string{"QUARRY_ADDR": "127.0.0.1:0", "QUARRY_DATA_DIR": dataDir}))
+	base, logs := srv.base, srv.logs
+
+	id := srv.upload(t, "hello.html", []byte("<html><head><title>Hello</title><script>alert(1)</script></head><body><p>Hello from the binary.</p></body></html>"))
+	resp, err := http.Post(base+"/api/v1/extract", "application/json", strings.NewReader(`{"source_id":"`+id+`"}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -260,7 +278,7 @@ func TestServeEndToEnd(t *testing.T) {
 		t.Fatalf("extract: %d %+v", resp.StatusCode, x)
 	}
 	// ai-assist answers from the stored source with the offline provider.
-	resp, err = http.Post(base+"/api/v1/ai-assist", "application/json", strings.NewReader(`{"task":"ask","source_id":"`+up.Data.ID+`","question":"Where is hello from?"}`))
+	resp, err = http.Post(base+"/api/v1/ai-assist", "application/json", strings.NewReader(`{"task":"ask","source_id":"`+id+`","question":"Where is hello from?"}`))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"flag"
 	"io"
-	"mime/multipart"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -161,24 +160,8 @@ func TestServeOCR(t *testing.T) {
 		t.Errorf("no OCR log line:\n%s", logs.String())
 	}
 
-	var body bytes.Buffer
-	mw := multipart.NewWriter(&body)
-	fw, _ := mw.CreateFormFile("file", "scan.pdf")
-	fw.Write(data)
-	mw.Close()
-	resp, err := http.Post(base+"/api/v1/upload", mw.FormDataContentType(), &body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var up struct {
-		Data struct{ ID string } `json:"data"`
-	}
-	json.NewDecoder(resp.Body).Decode(&up)
-	resp.Body.Close()
-	if resp.StatusCode != 201 || up.Data.ID == "" {
-		t.Fatalf("upload: %d", resp.StatusCode)
-	}
-	resp, err = http.Post(base+"/api/v1/extract", "application/json", strings.NewReader(`{"source_id":"`+up.Data.ID+`"}`))
+	id := srv.upload(t, "scan.pdf", data)
+	resp, err := http.Post(base+"/api/v1/extract", "application/json", strings.NewReader(`{"source_id":"`+id+`"}`))
 	if err != nil {
 		t.Fatal(err)
 	}

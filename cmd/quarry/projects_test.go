@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"mime/multipart"
 	"net/http"
 	"strings"
 	"testing"
@@ -47,19 +46,14 @@ func TestServeProjects(t *testing.T) {
 
 	upload := func(token, name, content string) string {
 		t.Helper()
-		var body bytes.Buffer
-		mw := multipart.NewWriter(&body)
-		mw.WriteField("project_id", pid)
-		fw, _ := mw.CreateFormFile("file", name)
-		fw.Write([]byte(content))
-		mw.Close()
+		body, ctype := multipartFile(name, []byte(content), "project_id", pid)
 		var src struct {
 			Data struct {
 				ID         string   `json:"id"`
 				ProjectIDs []string `json:"project_ids"`
 			} `json:"data"`
 		}
-		call(t, http.MethodPost, srv.base+"/api/v1/upload", token, mw.FormDataContentType(), &body, http.StatusCreated, &src)
+		call(t, http.MethodPost, srv.base+"/api/v1/upload", token, ctype, bytes.NewReader(body), http.StatusCreated, &src)
 		if len(src.Data.ProjectIDs) != 1 || src.Data.ProjectIDs[0] != pid {
 			t.Fatalf("upload %s: project_ids %v", name, src.Data.ProjectIDs)
 		}

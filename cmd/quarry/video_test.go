@@ -12,7 +12,6 @@ import (
 	"encoding/json"
 	"flag"
 	"io"
-	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -179,12 +178,8 @@ func TestVideoServe(t *testing.T) {
 	srv := startServe(t, e)
 	base := srv.base
 
-	var body bytes.Buffer
-	mw := multipart.NewWriter(&body)
-	fw, _ := mw.CreateFormFile("file", "speech.mp4")
-	fw.Write(speech)
-	mw.Close()
-	resp, err := http.Post(base+"/api/v1/video-to-text", mw.FormDataContentType(), &body)
+	body, ctype := multipartFile("speech.mp4", speech)
+	resp, err := http.Post(base+"/api/v1/video-to-text", ctype, bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
