@@ -219,7 +219,12 @@ func ErrorCode(err error) (code, message string) {
 
 // fail turns a domain error into the error envelope a handler returns. The
 // cause of a 5xx is logged with the request id and never sent.
-func (s *Server) fail(ctx context.Context, err error) error {
+func (s *Server) fail(ctx context.Context, err error) *errorEnvelope {
+	// An error that is already a response (a refusal made by a handler or
+	// by acquire) goes out as it is.
+	if e, ok := errors.AsType[*errorEnvelope](err); ok {
+		return e
+	}
 	code, msg := ErrorCode(err)
 	status := codeStatus[code]
 	var details []ErrorDetail

@@ -539,12 +539,12 @@ func (s *Server) runProjectBatch(ctx context.Context, in *batchExtractInput, ask
 func (s *Server) extractOne(ctx context.Context, tenant, id string, opts extract.Options) BatchResult {
 	release, err := s.acquireFor(ctx, tenant, id)
 	if err != nil {
-		return BatchResult{SourceID: id, Err: s.itemError(ctx, id, err)}
+		return BatchResult{SourceID: id, Err: s.itemError(ctx, err)}
 	}
 	defer release()
 	x, err := s.deps.Sources.Extract(ctx, tenant, id, opts)
 	if err != nil {
-		return BatchResult{SourceID: id, Err: s.itemError(ctx, id, err)}
+		return BatchResult{SourceID: id, Err: s.itemError(ctx, err)}
 	}
 	return BatchResult{SourceID: id, Extraction: extractionDTO(x)}
 }
@@ -552,15 +552,7 @@ func (s *Server) extractOne(ctx context.Context, tenant, id string, opts extract
 // itemError is the error of one source of a batch: the code and message
 // that fail gives the same error, without details. Causes are logged as
 // fail logs them.
-func (s *Server) itemError(ctx context.Context, id string, err error) *ErrorBody {
-	if e, ok := errors.AsType[*errorEnvelope](err); ok {
-		return &ErrorBody{Code: e.Err.Code, Message: e.Err.Message}
-	}
-	code, msg := ErrorCode(err)
-	if codeStatus[code] >= 500 && !errors.Is(err, context.Canceled) {
-		s.log.ErrorContext(ctx, "batch extraction of a source failed", "request_id", requestIDFrom(ctx), "source_id", id, "error", err.Error())
-	} else {
-		s.log.DebugContext(ctx, "batch extraction of a source refused", "request_id", requestIDFrom(ctx), "source_id", id, "code", code, "error", err.Error())
-	}
-	return &ErrorBody{Code: code, Message: msg}
+func (s *Server) itemError(ctx context.Context, err error) *ErrorBody {
+	e := s.fail(ctx, err) // logs the cause as for any response
+	return &ErrorBody{Code: e.Err.Code, Message: e.Err.Message}
 }

@@ -5,7 +5,6 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
-	"errors"
 	"io"
 	"mime"
 	"net/http"
@@ -195,10 +194,7 @@ func (s *Server) videoToText(ctx context.Context, in *videoInput) (*transcriptOu
 				s.log.ErrorContext(ctx, "removing a refused upload", "source_id", st.ID, "error", derr.Error())
 			}
 		}
-		e, isResponse := errors.AsType[*errorEnvelope](err)
-		if !isResponse {
-			e = s.fail(ctx, err).(*errorEnvelope)
-		}
+		e := s.fail(ctx, err)
 		s.record(ctx, principal(ctx), "transcript.failed", "source", src.ID, resultOfSource(err), map[string]any{"code": e.Err.Code, "media_type": src.MediaType})
 		return nil, e
 	}
