@@ -67,32 +67,32 @@ type Config struct {
 	WhisperAPIKey    string        `yaml:"whisper_api_key" env:"QUARRY_WHISPER_API_KEY" help:"API key of the whisper server, if it needs one"`
 	WhisperLanguage  string        `yaml:"whisper_language" env:"QUARRY_WHISPER_LANGUAGE" help:"ISO 639-1 language hint sent to the whisper server (default: it detects)"`
 	MediaTimeout     time.Duration `yaml:"media_timeout" env:"QUARRY_MEDIA_TIMEOUT" help:"deadline of one transcript (probe, audio extraction and speech recognition); POST /video-to-text is synchronous within it"`
-	MediaMaxLength   time.Duration `yaml:"media_max_duration" env:"QUARRY_MEDIA_MAX_DURATION" help:"longest audio or video accepted (media_too_long past it, checked before decoding)"`
+	MediaMaxDuration time.Duration `yaml:"media_max_duration" env:"QUARRY_MEDIA_MAX_DURATION" help:"longest audio or video accepted (media_too_long past it, checked before decoding)"`
 }
 
 func defaultConfig() Config {
 	return Config{
-		Addr:            "127.0.0.1:8080",
-		DataDir:         "./quarry-data",
-		MaxUploadBytes:  52428800,
-		FetchAllowPorts: "80,443",
-		ExtractTimeout:  30 * time.Second,
-		MaxExtractChars: 10 << 20,
-		MaxInFlight:     runtime.NumCPU(),
-		ShutdownTimeout: 25 * time.Second,
-		AccessTokenTTL:  15 * time.Minute,
-		LogLevel:        "info",
-		LogFormat:       "json",
-		OCR:             "auto",
-		OCRLanguages:    "eng",
-		Isolation:       "process",
-		WorkerMemory:    1 << 30,
-		WorkerMaxDocs:   100,
-		Transcriber:     "auto",
-		WhisperModel:    "whisper-1",
-		MediaTimeout:    10 * time.Minute,
-		MediaMaxLength:  time.Hour,
-		RateLimit:       server.DefaultRateLimit,
+		Addr:             "127.0.0.1:8080",
+		DataDir:          "./quarry-data",
+		MaxUploadBytes:   52428800,
+		FetchAllowPorts:  "80,443",
+		ExtractTimeout:   30 * time.Second,
+		MaxExtractChars:  10 << 20,
+		MaxInFlight:      runtime.NumCPU(),
+		ShutdownTimeout:  25 * time.Second,
+		AccessTokenTTL:   15 * time.Minute,
+		LogLevel:         "info",
+		LogFormat:        "json",
+		OCR:              "auto",
+		OCRLanguages:     "eng",
+		Isolation:        "process",
+		WorkerMemory:     1 << 30,
+		WorkerMaxDocs:    100,
+		Transcriber:      "auto",
+		WhisperModel:     "whisper-1",
+		MediaTimeout:     10 * time.Minute,
+		MediaMaxDuration: time.Hour,
+		RateLimit:        server.DefaultRateLimit,
 	}
 }
 
@@ -235,7 +235,7 @@ func (c Config) validate() error {
 		return errors.New("QUARRY_WORKER_MAX_DOCS (worker_max_docs) must be positive")
 	case c.MediaTimeout <= 0:
 		return errors.New("QUARRY_MEDIA_TIMEOUT (media_timeout) must be positive")
-	case c.MediaMaxLength <= 0:
+	case c.MediaMaxDuration <= 0:
 		return errors.New("QUARRY_MEDIA_MAX_DURATION (media_max_duration) must be positive")
 	}
 	switch strings.ToLower(c.Transcriber) {

@@ -20,7 +20,7 @@ import (
 func newTranscriptParser(cfg Config, log *slog.Logger) (*transcript.Parser, map[string]string, error) {
 	engines := map[string]string{}
 	tc := transcript.Config{Timeout: cfg.MediaTimeout, Logger: log}
-	tools, err := media.New(media.Config{MaxDuration: cfg.MediaMaxLength, Timeout: cfg.MediaTimeout, Logger: log})
+	tools, err := media.New(media.Config{MaxDuration: cfg.MediaMaxDuration, Timeout: cfg.MediaTimeout, Logger: log})
 	switch {
 	case err == nil:
 		tc.Media = tools

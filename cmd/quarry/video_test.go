@@ -252,7 +252,7 @@ func TestVideoConfig(t *testing.T) {
 	}
 	fs := flag.NewFlagSet("t", flag.ContinueOnError)
 	cfg, _, err := loadConfig(fs, nil, env(map[string]string{"QUARRY_TRANSCRIBER": "WHISPER", "QUARRY_WHISPER_URL": "http://127.0.0.1:8000/v1"}))
-	if err != nil || cfg.WhisperURL != "http://127.0.0.1:8000/v1" || cfg.MediaTimeout != 10*time.Minute || cfg.MediaMaxLength != time.Hour {
+	if err != nil || cfg.WhisperURL != "http://127.0.0.1:8000/v1" || cfg.MediaTimeout != 10*time.Minute || cfg.MediaMaxDuration != time.Hour {
 		t.Errorf("whisper config: %+v, %v", cfg, err)
 	}
 
